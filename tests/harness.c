@@ -1,0 +1,97 @@
+#include "harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void gad_test_add_suite(const char *name, const gad_test_case *tests) {
+    CU_pSuite s = CU_add_suite(name, NULL, NULL);
+    if (!s) return;
+    for (int i = 0; tests[i].name; i++) CU_add_test(s, tests[i].name, tests[i].fn);
+}
+
+const char *gad_test_data(const char *rel) {
+    static char bufs[8][1024];
+    static int slot;
+    char *b = bufs[slot++ & 7];
+    snprintf(b, sizeof bufs[0], "%s/tests/data/%s", GAD_SOURCE_DIR, rel);
+    return b;
+}
+
+const char *gad_test_tmpdir(void) {
+    static char dir[256];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/gad-test-XXXXXX");
+        if (!mkdtemp(dir)) {
+            perror("mkdtemp");
+            abort();
+        }
+    }
+    return dir;
+}
+
+double gad_test_rel_err(const float *a, const float *b, size_t n, double floor) {
+    double maxd = 0, maxb = floor;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= maxd)) maxd = d; /* NaN propagates as failure */
+        if (fabs(b[i]) > maxb) maxb = fabs(b[i]);
+    }
+    return maxd / maxb;
+}
+
+double gad_test_rel_l2(const float *a, const float *b, size_t n, double floor) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    double r = sqrt(num) / fmax(sqrt(den), floor);
+    return isnan(r) ? INFINITY : r;
+}
+
+void *gad_test_read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = 0;
+        if (size) *size = (size_t)n;
+    }
+    return buf;
+}
+
+int gad_test_have_torch(const char *what) {
+    static int known = -1;
+    if (known < 0)
+        known = system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+    if (!known) printf("\n  SKIPPED: %s (needs /usr/bin/python3 with torch)\n", what);
+    return known;
+}
+
+int gad_test_run(const char *cmd, char *buf, size_t bufsize) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = 0;
+    if (buf && bufsize) {
+        size_t r;
+        while (n + 1 < bufsize && (r = fread(buf + n, 1, bufsize - 1 - n, p)) > 0) n += r;
+        buf[n] = 0;
+    }
+    char sink[4096];
+    while (fread(sink, 1, sizeof sink, p) > 0) {}
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
