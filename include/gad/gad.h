@@ -79,5 +79,8 @@ const char *gad_version(void);
 #include "gad/model.h"
 #include "gad/plan.h"
 #include "gad/image.h"
+#include "gad/attr.h"
+#include "gad/render.h"
+#include "gad/simd.h"
 
 #endif

@@ -1,3 +1,60 @@
+/* gad — the command line. A thin layer over the library: parse flags, call
+ * the API, print results; every failure is one line on stderr naming the
+ * file and the problem, and a non-zero exit. */
+#include <stdarg.h>
 #include <stdio.h>
-#include "gad/gad.h"
-int main(void) { printf("gad %s\n", gad_version()); return 0; }
+#include <string.h>
+
+#include "cli/commands.h"
+
+int gad_cli_fail(const gad_err *err) {
+    fprintf(stderr, "gad: %s\n", err->msg[0] ? err->msg : gad_strerror(err->code));
+    return 1;
+}
+
+int gad_cli_fail_msg(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gad: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *what;
+} commands[] = {
+    {"info", gad_cmd_info, "show a model's inputs, outputs, layers, parameters and FLOPs"},
+    {"predict", gad_cmd_predict, "classify images: logits, probabilities, class (JSON lines)"},
+    {"attribute", gad_cmd_attribute, "explain images with a gradient method (IG, saliency, ...)"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "gad %s — gradient attributions and GAD for CNN classifiers on CPUs\n\n"
+               "usage: gad COMMAND [flags] (gad COMMAND --help for its flags)\n\ncommands:\n",
+            gad_version());
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("gad %s\n", gad_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc, argv);
+    fprintf(stderr, "gad: unknown command '%s' (try gad --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,416 @@
+/* The attribution engine: runs the points a method needs (IG steps, noise
+ * samples) through one plan per worker in chunks, and accumulates gradients
+ * on the fly with the SIMD kernels, so memory is independent of the number
+ * of points.
+ *
+ * Parallel rule: with at least as many images as workers, images are spread
+ * over OpenMP threads (dynamic schedule), each thread with its own plan and
+ * oneDNN single-threaded inside the parallel region. With fewer images than
+ * workers, images run one after another and oneDNN gets every thread. In
+ * both modes an image's points are accumulated in a fixed order, so results
+ * do not depend on which thread ran an image.
+ *
+ * Noise is drawn from a counter-based generator keyed by (seed, a hash of
+ * the image's values, sample index): the same image gets the same noise
+ * whatever the batching, sharding or thread count. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gad/attr.h"
+#include "gad/gad.h"
+#include "gad/simd.h"
+
+typedef struct worker {
+    gad_plan *plan;  /* batch = a->batch, backward to the input */
+    gad_plan *probe; /* batch 1, forward only: F(x), F(x') */
+    float *xb;       /* batch x D: the points */
+    float *grad;     /* batch x D */
+    float *logits;   /* batch x K */
+    float *dlogits;  /* batch x K */
+    float *acc, *acc_sq, *noisy, *tmp; /* D each */
+    float *w;        /* batch: quadrature weights of a chunk */
+} worker;
+
+struct gad_attributor {
+    const gad_model *m;
+    gad_attr_config cfg;
+    int d, k, batch, n_workers;
+    double *alphas, *weights; /* IG rule, `steps` points */
+    worker *w;
+};
+
+void gad_attr_config_init(gad_attr_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->method = GAD_METHOD_IG;
+    cfg->target.kind = GAD_TARGET_PRED;
+    cfg->target.q = -1;
+    cfg->steps = 50;
+    cfg->quadrature = GAD_QUAD_GAUSS_LEGENDRE;
+    cfg->noise = GAD_NOISE_NONE;
+    cfg->samples = 10;
+    cfg->stdev = 0.15f;
+    cfg->batch = 16;
+}
+
+/* Points one image needs for one noise sample. */
+static int points_per_sample(const gad_attributor *a) {
+    return a->cfg.method == GAD_METHOD_IG ? a->cfg.steps : 1;
+}
+
+static void worker_free(worker *w) {
+    gad_plan_free(w->plan);
+    gad_plan_free(w->probe);
+    free(w->xb);
+    free(w->grad);
+    free(w->logits);
+    free(w->dlogits);
+    free(w->acc);
+    free(w->acc_sq);
+    free(w->noisy);
+    free(w->tmp);
+    free(w->w);
+    memset(w, 0, sizeof *w);
+}
+
+/* Plans and buffers of one worker, made on first use so that idle workers
+ * cost nothing. */
+static int worker_init(gad_attributor *a, worker *w, gad_err *err) {
+    if (w->plan) return 0;
+    size_t bd = (size_t)a->batch * a->d, bk = (size_t)a->batch * a->k;
+    int rc = gad_plan_create(a->m, a->batch, GAD_PLAN_BACKWARD_DATA, &w->plan, err);
+    if (!rc) rc = gad_plan_create(a->m, 1, GAD_PLAN_FORWARD, &w->probe, err);
+    if (rc) {
+        worker_free(w);
+        return rc;
+    }
+    gad_plan_set_guided(w->plan, a->cfg.method == GAD_METHOD_GUIDED);
+    w->xb = calloc(bd, sizeof(float));
+    w->grad = malloc(bd * sizeof(float));
+    w->logits = malloc(bk * sizeof(float));
+    w->dlogits = calloc(bk, sizeof(float));
+    w->acc = malloc((size_t)a->d * sizeof(float));
+    w->acc_sq = malloc((size_t)a->d * sizeof(float));
+    w->noisy = malloc((size_t)a->d * sizeof(float));
+    w->tmp = malloc((size_t)a->d * sizeof(float));
+    w->w = malloc((size_t)a->batch * sizeof(float));
+    if (!w->xb || !w->grad || !w->logits || !w->dlogits || !w->acc || !w->acc_sq || !w->noisy ||
+        !w->tmp || !w->w) {
+        worker_free(w);
+        return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for attribution buffers",
+                           gad_model_name(a->m));
+    }
+    return 0;
+}
+
+int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_attributor **out,
+                          gad_err *err) {
+    *out = NULL;
+    const char *name = gad_model_name(m);
+    int c, h, wd;
+    gad_model_input_dims(m, &c, &h, &wd);
+    if (h <= 0 || wd <= 0)
+        return gad_err_set(err, GAD_ESTATE, "%s: input size not set (free spatial dims)", name);
+    if ((unsigned)cfg->method > GAD_METHOD_GUIDED)
+        return gad_err_set(err, GAD_EINVAL, "attribution: unknown method %d", (int)cfg->method);
+    if (cfg->method == GAD_METHOD_IG && cfg->steps < 1)
+        return gad_err_set(err, GAD_EINVAL, "attribution: --steps must be at least 1 (got %d)", cfg->steps);
+    if (cfg->noise != GAD_NOISE_NONE && (cfg->samples < 1 || !(cfg->stdev >= 0) || !isfinite(cfg->stdev)))
+        return gad_err_set(err, GAD_EINVAL,
+                           "attribution: noise tunnel needs samples >= 1 and a finite stdev >= 0");
+    if ((unsigned)cfg->noise > GAD_NOISE_VARGRAD)
+        return gad_err_set(err, GAD_EINVAL, "attribution: unknown noise tunnel %d", (int)cfg->noise);
+    if (cfg->batch < 1 || cfg->batch > 4096)
+        return gad_err_set(err, GAD_EINVAL, "attribution: batch %d out of range [1, 4096]", cfg->batch);
+    int k = gad_model_num_classes(m);
+    const gad_target *t = &cfg->target;
+    if (t->kind != GAD_TARGET_PRED && (t->p < 0 || t->p >= k))
+        return gad_err_set(err, GAD_EINVAL, "%s: target class %d is outside the model's %d outputs", name,
+                           t->p, k);
+    if (t->kind == GAD_TARGET_CONTRAST && (t->q < 0 || t->q >= k || t->q == t->p))
+        return gad_err_set(err, GAD_EINVAL,
+                           "%s: contrast needs two different classes in [0, %d), got %d,%d", name, k,
+                           t->p, t->q);
+
+    gad_attributor *a = calloc(1, sizeof *a);
+    if (!a) return gad_err_set(err, GAD_ENOMEM, "attribution: out of memory");
+    a->m = m;
+    a->cfg = *cfg;
+    a->d = c * h * wd;
+    a->k = k;
+    int pts = points_per_sample(a) * (cfg->noise != GAD_NOISE_NONE && cfg->method != GAD_METHOD_IG
+                                          ? cfg->samples
+                                          : 1);
+    a->batch = cfg->batch < pts ? cfg->batch : pts;
+    a->n_workers = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
+    a->w = calloc((size_t)a->n_workers, sizeof *a->w);
+    int rc = 0;
+    if (!a->w) rc = gad_err_set(err, GAD_ENOMEM, "attribution: out of memory");
+    if (!rc && cfg->method == GAD_METHOD_IG) {
+        a->alphas = malloc((size_t)cfg->steps * sizeof(double));
+        a->weights = malloc((size_t)cfg->steps * sizeof(double));
+        if (!a->alphas || !a->weights)
+            rc = gad_err_set(err, GAD_ENOMEM, "attribution: out of memory");
+        else
+            rc = gad_quadrature_points(cfg->quadrature, cfg->steps, a->alphas, a->weights, err);
+    }
+    /* Worker 0 is made now so that a model the backend refuses fails here. */
+    if (!rc) rc = worker_init(a, &a->w[0], err);
+    if (rc) {
+        gad_attributor_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void gad_attributor_free(gad_attributor *a) {
+    if (!a) return;
+    for (int i = 0; a->w && i < a->n_workers; i++) worker_free(&a->w[i]);
+    free(a->w);
+    free(a->alphas);
+    free(a->weights);
+    free(a);
+}
+
+size_t gad_attributor_bytes(const gad_attributor *a) {
+    size_t b = 0;
+    for (int i = 0; i < a->n_workers; i++) {
+        if (!a->w[i].plan) continue;
+        b += gad_plan_bytes(a->w[i].plan) + gad_plan_bytes(a->w[i].probe);
+        b += (size_t)a->batch * (2 * (size_t)a->d + 2 * (size_t)a->k) * sizeof(float);
+        b += 4 * (size_t)a->d * sizeof(float);
+    }
+    return b;
+}
+
+/* ---- noise: splitmix64 counter stream, Box-Muller ------------------- */
+
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t hash_floats(const float *x, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const unsigned char *b = (const unsigned char *)x;
+    for (size_t i = 0; i < n * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* out = x + N(0, sigma^2), the stream keyed by `key`. */
+static void add_noise(float *out, const float *x, size_t n, float sigma, uint64_t key) {
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t r1 = mix64(key + 2 * i + 1), r2 = mix64(key + 2 * i + 2);
+        double u1 = ((r1 >> 11) + 1.0) * 0x1.0p-53; /* (0, 1]: log is finite */
+        double u2 = (r2 >> 11) * 0x1.0p-53;
+        double rad = sqrt(-2 * log(u1)) * sigma;
+        out[i] = x[i] + (float)(rad * cos(6.283185307179586 * u2));
+        if (i + 1 < n) out[i + 1] = x[i + 1] + (float)(rad * sin(6.283185307179586 * u2));
+    }
+}
+
+/* ---- one image ------------------------------------------------------- */
+
+static float target_score(const gad_attributor *a, const float *logits, int p) {
+    return a->cfg.target.kind == GAD_TARGET_CONTRAST ? logits[p] - logits[a->cfg.target.q] : logits[p];
+}
+
+static int argmax(const float *v, int n) {
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[b]) b = i;
+    return b;
+}
+
+/* dL/dlogits for the first `n` slots of a chunk (the rest stay 0). */
+static void set_dlogits(const gad_attributor *a, worker *w, int n, int p) {
+    memset(w->dlogits, 0, (size_t)a->batch * a->k * sizeof(float));
+    for (int j = 0; j < n; j++) {
+        w->dlogits[(size_t)j * a->k + p] = 1;
+        if (a->cfg.target.kind == GAD_TARGET_CONTRAST) w->dlogits[(size_t)j * a->k + a->cfg.target.q] = -1;
+    }
+}
+
+/* IG of one (possibly noisy) input: out = (x - b) * sum_i w_i grad(b + a_i (x - b)). */
+static int ig_one(gad_attributor *a, worker *w, const float *x, const float *b, int p, float *out,
+                  gad_err *err) {
+    const size_t d = (size_t)a->d;
+    memset(w->acc, 0, d * sizeof(float));
+    for (int s = 0; s < a->cfg.steps; s += a->batch) {
+        int nb = a->cfg.steps - s < a->batch ? a->cfg.steps - s : a->batch;
+        for (int j = 0; j < nb; j++) {
+            float al = (float)a->alphas[s + j];
+            float *pt = w->xb + (size_t)j * d;
+            for (size_t i = 0; i < d; i++) pt[i] = b[i] + al * (x[i] - b[i]);
+            w->w[j] = (float)a->weights[s + j];
+        }
+        int rc = gad_plan_forward(w->plan, w->xb, w->logits, err);
+        if (!rc) {
+            set_dlogits(a, w, nb, p);
+            rc = gad_plan_backward(w->plan, w->dlogits, w->grad, err);
+        }
+        if (rc) return rc;
+        gad_simd_accumulate(w->acc, w->grad, w->w, nb, d);
+    }
+    gad_simd_ig_finish(out, x, b, w->acc, 1.0f, d);
+    return 0;
+}
+
+/* Apply the single-gradient method to gradient g at input x. */
+static void finish_gradient(gad_method m, float *out, const float *x, const float *g, size_t d) {
+    if (m == GAD_METHOD_SALIENCY)
+        gad_simd_abs(out, g, d);
+    else if (m == GAD_METHOD_IXG)
+        gad_simd_mul(out, x, g, d);
+    else
+        memcpy(out, g, d * sizeof(float));
+}
+
+static int attribute_one(gad_attributor *a, worker *w, const float *x, const float *baseline,
+                         float *out, gad_attr_result *r, gad_err *err) {
+    const size_t d = (size_t)a->d;
+    const gad_attr_config *cfg = &a->cfg;
+    double t0 = omp_get_wtime();
+    memset(r, 0, sizeof *r);
+    int rc = gad_plan_forward(w->probe, x, w->logits, err);
+    if (rc) return rc;
+    int p = cfg->target.kind == GAD_TARGET_PRED ? argmax(w->logits, a->k) : cfg->target.p;
+    r->target_p = p;
+    r->target_q = cfg->target.kind == GAD_TARGET_CONTRAST ? cfg->target.q : -1;
+    r->score = target_score(a, w->logits, p);
+
+    if (cfg->method == GAD_METHOD_IG) {
+        const float *b = baseline;
+        if (!b) {
+            memset(w->tmp, 0, d * sizeof(float));
+            b = w->tmp;
+        }
+        if ((rc = gad_plan_forward(w->probe, b, w->logits, err))) return rc;
+        r->baseline_score = target_score(a, w->logits, p);
+        if (cfg->noise == GAD_NOISE_NONE) {
+            if ((rc = ig_one(a, w, x, b, p, out, err))) return rc;
+        } else {
+            /* One full IG a noise sample; ig_one uses acc, so the tunnel's
+             * sums live in `out` and acc_sq. */
+            float mn, mx;
+            gad_simd_minmax(x, d, &mn, &mx);
+            uint64_t key = mix64(cfg->seed ^ hash_floats(x, d));
+            memset(out, 0, d * sizeof(float));
+            memset(w->acc_sq, 0, d * sizeof(float));
+            for (int s = 0; s < cfg->samples; s++) {
+                add_noise(w->noisy, x, d, cfg->stdev * (mx - mn), key + (uint64_t)s * 0x9e3779b97f4a7c15ULL);
+                /* ig_one finishes in place: element i reads noisy[i] first */
+                if ((rc = ig_one(a, w, w->noisy, b, p, w->noisy, err))) return rc;
+                gad_simd_accumulate_sq(out, w->acc_sq, w->noisy, d);
+            }
+        }
+        r->steps = cfg->steps * (cfg->noise == GAD_NOISE_NONE ? 1 : cfg->samples);
+    } else {
+        /* Single-gradient methods: the points are the noise samples (or x
+         * itself), batched through the plan. */
+        int total = cfg->noise == GAD_NOISE_NONE ? 1 : cfg->samples;
+        float mn = 0, mx = 0;
+        uint64_t key = 0;
+        if (cfg->noise != GAD_NOISE_NONE) {
+            gad_simd_minmax(x, d, &mn, &mx);
+            key = mix64(cfg->seed ^ hash_floats(x, d));
+            memset(out, 0, d * sizeof(float));
+            memset(w->acc_sq, 0, d * sizeof(float));
+        }
+        for (int s = 0; s < total; s += a->batch) {
+            int nb = total - s < a->batch ? total - s : a->batch;
+            for (int j = 0; j < nb; j++) {
+                float *pt = w->xb + (size_t)j * d;
+                if (cfg->noise == GAD_NOISE_NONE)
+                    memcpy(pt, x, d * sizeof(float));
+                else
+                    add_noise(pt, x, d, cfg->stdev * (mx - mn), key + (uint64_t)(s + j) * 0x9e3779b97f4a7c15ULL);
+            }
+            if ((rc = gad_plan_forward(w->plan, w->xb, w->logits, err))) return rc;
+            set_dlogits(a, w, nb, p);
+            if ((rc = gad_plan_backward(w->plan, w->dlogits, w->grad, err))) return rc;
+            for (int j = 0; j < nb; j++) {
+                const float *g = w->grad + (size_t)j * d, *pt = w->xb + (size_t)j * d;
+                if (cfg->noise == GAD_NOISE_NONE) {
+                    finish_gradient(cfg->method, out, pt, g, d);
+                } else {
+                    finish_gradient(cfg->method, w->tmp, pt, g, d);
+                    gad_simd_accumulate_sq(out, w->acc_sq, w->tmp, d);
+                }
+            }
+        }
+        r->steps = total;
+    }
+
+    if (cfg->noise != GAD_NOISE_NONE) {
+        float inv = 1.0f / (float)cfg->samples;
+        if (cfg->noise == GAD_NOISE_SMOOTHGRAD) {
+            gad_simd_scale(out, out, inv, d);
+        } else if (cfg->noise == GAD_NOISE_SMOOTHGRAD_SQ) {
+            gad_simd_scale(out, w->acc_sq, inv, d);
+        } else { /* vargrad: E[r^2] - E[r]^2 */
+            for (size_t i = 0; i < d; i++) {
+                float mean = out[i] * inv;
+                out[i] = w->acc_sq[i] * inv - mean * mean;
+            }
+        }
+    }
+
+    double sum = 0;
+    for (size_t i = 0; i < d; i++) sum += out[i];
+    r->attr_sum = (float)sum;
+    if (cfg->method == GAD_METHOD_IG) {
+        double gap = (double)r->score - r->baseline_score;
+        r->delta = (float)(sum - gap);
+        r->rel_delta = (float)(fabs(sum - gap) / fmax(fabs(gap), 1e-30));
+    }
+    r->seconds = omp_get_wtime() - t0;
+    return 0;
+}
+
+int gad_attribute(gad_attributor *a, int n, const float *x, const float *baselines, float *attr,
+                  gad_attr_result *results, gad_err *err) {
+    if (n <= 0) return 0;
+    const size_t d = (size_t)a->d;
+    int status = 0;
+    if (n < a->n_workers || a->n_workers == 1) {
+        /* Few images: one at a time, oneDNN uses every thread. */
+        for (int i = 0; i < n && !status; i++) {
+            status = attribute_one(a, &a->w[0], x + i * d, baselines ? baselines + i * d : NULL,
+                                   attr + i * d, &results[i], err);
+        }
+        return status;
+    }
+    /* The error reported is the one of the lowest-numbered failing image. */
+    gad_err first = {0};
+    int first_idx = n;
+#pragma omp parallel num_threads(a->n_workers)
+    {
+        worker *w = &a->w[omp_get_thread_num()];
+        gad_err e = {0};
+        int rc = worker_init(a, w, &e), failed_at = rc ? -1 : n;
+#pragma omp for schedule(dynamic, 1)
+        for (int i = 0; i < n; i++) {
+            if (rc) continue;
+            rc = attribute_one(a, w, x + i * d, baselines ? baselines + i * d : NULL, attr + i * d,
+                               &results[i], &e);
+            if (rc) failed_at = i;
+        }
+        if (rc) {
+#pragma omp critical(gad_attr_err)
+            if (failed_at < first_idx) {
+                first_idx = failed_at;
+                first = e;
+            }
+        }
+    }
+    if (first.code) {
+        if (err) *err = first;
+        status = first.code;
+    }
+    return status;
+}

@@ -1,0 +1,32 @@
+/* Atomic file writing: every writer creates its output under a temporary
+ * name in the destination folder and renames it into place only once the
+ * content is complete, so a crash, a full disk or a signal never leaves a
+ * half-written file under the real name. */
+#ifndef GAD_IO_ATOMIC_H
+#define GAD_IO_ATOMIC_H
+
+#include <stdio.h>
+
+struct gad_err;
+
+typedef struct gad_atomic {
+    FILE *f;          /* open on tmp ("wb"); a writer may fclose it and set
+                         NULL to reopen tmp by name (libtiff does) */
+    char *path;       /* final name (copy) */
+    char *tmp;        /* temporary name, ".NAME.tmp.PID.N" next to path */
+    int slot;         /* registry slot for gad_atomic_cleanup_all, or -1 */
+} gad_atomic;
+
+/* Create the temporary (exclusively) and open it for writing. */
+int gad_atomic_open(const char *path, gad_atomic *a, struct gad_err *err);
+/* Flush, fsync, close and rename over path. On failure the temporary is
+ * removed. Either way `a` is released. */
+int gad_atomic_commit(gad_atomic *a, struct gad_err *err);
+/* Close and unlink the temporary; releases `a`. Safe on a zeroed struct. */
+void gad_atomic_abort(gad_atomic *a);
+
+/* Unlink every temporary still in flight. Async-signal-safe (only reads
+ * lock-free atomics and calls unlink), meant for a SIGINT/SIGTERM handler. */
+void gad_atomic_cleanup_all(void);
+
+#endif

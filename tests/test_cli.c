@@ -1,0 +1,151 @@
+/* The gad command line, run as a user would: `gad info` and `gad predict` on
+ * the bundled demo model against PyTorch's logits (tools/demo/reference.json,
+ * written by tools/train_demo.py from the PyTorch model itself), and bad input
+ * giving one clear line and a non-zero exit. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define DEMO GAD_SOURCE_DIR "/tools/demo"
+#define CLI GAD_CLI_PATH
+
+static char out[1 << 20];
+
+/* Parse the first JSON number array after `"key": ` in s. Returns count. */
+static int json_floats_after(const char *s, const char *key, double *v, int max) {
+    char pat[512];
+    snprintf(pat, sizeof pat, "\"%s\": [", key);
+    const char *p = strstr(s, pat);
+    if (!p) return -1;
+    p += strlen(pat);
+    int n = 0;
+    while (n < max) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p) break;
+        v[n++] = x;
+        p = end;
+        while (*p == ',' || *p == ' ' || *p == '\n') p++;
+        if (*p == ']') break;
+    }
+    return n;
+}
+
+static void test_info(void) {
+    int rc = gad_test_run(CLI " info --model " DEMO "/fashion_cnn.onnx --json", out, sizeof out);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"input\": [1, 28, 28]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"classes\": 10"));
+    /* PyTorch's parameter count with each BatchNorm folded into its conv
+     * (a bias appears, the BN's 4 vectors go): 160 + 4640 + 9248 + 15690. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "], \"params\": 29738, \"flops\": "));
+    /* FLOPs of the convs and the linear layer alone (2 per multiply-add). */
+    const char *tot = strstr(out, "\"flops\": ");
+    const char *last = tot;
+    while ((tot = strstr(last + 1, "\"flops\": "))) last = tot;
+    long long flops = last ? atoll(last + 9) : 0;
+    long long convs = 2LL * (28 * 28 * 16 * 9 + 14 * 14 * 32 * 16 * 9 + 7 * 7 * 32 * 32 * 9 + 1568 * 10);
+    CU_ASSERT(flops >= convs && flops < convs * 11 / 10);
+
+    rc = gad_test_run(CLI " info --model " DEMO "/fashion_cnn.onnx", out, sizeof out);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "29738 parameters"));
+}
+
+static void test_predict_matches_pytorch(void) {
+    size_t n;
+    char *ref = gad_test_read_file(DEMO "/reference.json", &n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+    int rc = gad_test_run(CLI " predict --batch 7 --model " DEMO "/fashion_cnn.onnx " DEMO "/images",
+                          out, sizeof out);
+    CU_ASSERT_EQUAL(rc, 0);
+    int lines = 0, checked = 0;
+    double worst = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        lines++;
+        const char *img = strstr(line, "/images/");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+        char name[256];
+        sscanf(img + 8, "%255[^\"]", name);
+        double got[10], want[10];
+        CU_ASSERT_EQUAL(json_floats_after(line, "logits", got, 10), 10);
+        CU_ASSERT_EQUAL(json_floats_after(ref, name, want, 10), 10);
+        double mx = 0, d = 0, psum = 0, p[10];
+        int best = 0;
+        for (int k = 0; k < 10; k++) {
+            mx = fmax(mx, fabs(want[k]));
+            d = fmax(d, fabs(got[k] - want[k]));
+            if (got[k] > got[best]) best = k;
+        }
+        worst = fmax(worst, d / mx);
+        CU_ASSERT(d <= 1e-4 * mx);
+        CU_ASSERT_EQUAL(json_floats_after(line, "probabilities", p, 10), 10);
+        for (int k = 0; k < 10; k++) psum += p[k];
+        CU_ASSERT(fabs(psum - 1) < 1e-6);
+        char cls[32];
+        snprintf(cls, sizeof cls, "\"class\": %d}", best);
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, cls));
+        checked++;
+    }
+    printf("\n  predict: %d images, worst relative logit error vs PyTorch %.2e\n", checked, worst);
+    CU_ASSERT_EQUAL(lines, 48);
+    free(ref);
+}
+
+/* One bad input: non-zero exit, a message naming `needle`, no JSON on stdout. */
+static void expect_fail(const char *args, const char *needle) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, CLI " %s 2>&1 >/dev/null", args);
+    int rc = gad_test_run(cmd, out, sizeof out);
+    if (rc == 0 || !strstr(out, needle))
+        fprintf(stderr, "\n  `gad %s` -> %d, stderr: %s", args, rc, out);
+    CU_ASSERT(rc != 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, needle));
+    CU_ASSERT_PTR_NULL(strstr(out, "Sanitizer"));
+}
+
+static void test_bad_input(void) {
+    const char *tmp = gad_test_tmpdir();
+    char garbage[512], args[2048];
+    snprintf(garbage, sizeof garbage, "%s/garbage.onnx", tmp);
+    FILE *f = fopen(garbage, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int i = 0; i < 4096; i++) fputc((i * 7919) & 0xff, f);
+    fclose(f);
+
+    expect_fail("info --model /nonexistent/model.onnx", "/nonexistent/model.onnx");
+    snprintf(args, sizeof args, "info --model %s", garbage);
+    expect_fail(args, "garbage.onnx");
+    expect_fail("info --model " DEMO "/fashion_cnn.onnx --frobnicate", "--frobnicate");
+    expect_fail("info", "--model");
+    expect_fail("predict --model " DEMO "/fashion_cnn.onnx", "no input images");
+    expect_fail("predict --model " DEMO "/fashion_cnn.onnx --batch -3 " DEMO "/images", "--batch");
+    expect_fail("predict --model " DEMO "/fashion_cnn.onnx --mean 0,0 " DEMO "/images", "--mean");
+    expect_fail("predict --model " DEMO "/fashion_cnn.onnx --size 12 " DEMO "/images", "--size");
+    expect_fail("predict --model " DEMO "/fashion_cnn.onnx /nonexistent/x.png", "/nonexistent/x.png");
+    snprintf(args, sizeof args, "predict --model " DEMO "/fashion_cnn.onnx %s", garbage);
+    expect_fail(args, "garbage.onnx");
+    expect_fail("frobnicate", "unknown command");
+
+    /* one bad image among good ones: the good ones are still predicted */
+    snprintf(args, sizeof args,
+             CLI " predict --model " DEMO "/fashion_cnn.onnx " DEMO "/images/shirt-00004.png %s "
+                 DEMO "/images/shirt-00007.png 2>/dev/null",
+             garbage);
+    int rc = gad_test_run(args, out, sizeof out);
+    CU_ASSERT(rc != 0);
+    int lines = 0;
+    for (char *p = out; (p = strchr(p, '\n')); p++) lines++;
+    CU_ASSERT_EQUAL(lines, 2);
+}
+
+void gad_test_register_cli(void) {
+    static const gad_test_case t[] = {{"info", test_info},
+                                      {"predict_matches_pytorch", test_predict_matches_pytorch},
+                                      {"bad_input", test_bad_input},
+                                      {0, 0}};
+    gad_test_add_suite("cli", t);
+}
