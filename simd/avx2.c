@@ -7,8 +7,9 @@
  * which is why the twins agree bit for bit; only min/max reductions combine
  * lanes, and those are order-free up to the sign of a zero. Loops run two or
  * four vectors per iteration for the streaming kernels, then one vector, then
- * a scalar epilogue for the last n % 8 elements (in the scalar epilogues,
- * fmaf compiles to the FMA instruction under this target). */
+ * a scalar epilogue for what is left (n % 8 elements; n % 32 for the byte
+ * kernels, whose block is 32 elements). In the epilogues fmaf compiles to the
+ * FMA instruction under this target, matching the vector lanes. */
 #include "gad/simd.h"
 #include "simd_internal.h"
 
@@ -300,7 +301,7 @@ GAD_AVX2 static size_t av_pct_pass(const float *a, size_t n, int use_abs, float 
         nb += (size_t)__builtin_popcount((unsigned)_mm256_movemask_ps(lt));
         ma = _mm256_min_ps(_mm256_blendv_ps(inf, x, gt), ma);
         /* lo <= x <= hi, ordered: false for NaN like the scalar twin. */
-        const __m256 in = _mm256_and_ps(_mm256_cmp_ps(x, lov, _CMP_GT_OQ),
+        const __m256 in = _mm256_and_ps(_mm256_cmp_ps(x, lov, _CMP_GE_OQ),
                                         _mm256_cmp_ps(x, hiv, _CMP_LE_OQ));
         const unsigned bits = (unsigned)_mm256_movemask_ps(in);
         if (bits == 0xffu) {

@@ -107,7 +107,9 @@ static size_t sc_pct_pass(const float *a, size_t n, int use_abs, float lo, float
         const float x = use_abs ? fabsf(a[i]) : a[i];
         nan |= x != x;
         nb += x < lo;
-        if (x > hi && x < ma) ma = x;
+        /* select-then-min compiles to branch-free code */
+        const float cand = x > hi ? x : INFINITY;
+        ma = cand < ma ? cand : ma;
         /* Branch-free compaction: always write, advance only on a hit. The
          * slot m <= i is inside the n-float buffer. */
         mid[m] = x;

@@ -99,7 +99,7 @@ static void run(fixture *f, const gad_attr_config *cfg, int n_at_once, float *at
     gad_err e;
     GAD_ASSERT_OK(gad_attributor_create(f->m, cfg, &a, &e), e);
     for (int i = 0; i < 2; i += n_at_once)
-        GAD_ASSERT_OK(gad_attribute(a, n_at_once, f->x + i * f->d, NULL, attr + i * f->d, res + i, &e), e);
+        GAD_ASSERT_OK(gad_attribute(a, n_at_once, f->x + i * f->d, NULL, NULL, attr + i * f->d, res + i, &e), e);
     gad_attributor_free(a);
 }
 
@@ -165,7 +165,7 @@ static void check_model(const char *name) {
         gad_attributor *a;
         gad_err e;
         GAD_ASSERT_OK(gad_attributor_create(f.m, &cfg, &a, &e), e);
-        GAD_ASSERT_OK(gad_attribute(a, 1, f.x + i * f.d, NULL, attr, res, &e), e);
+        GAD_ASSERT_OK(gad_attribute(a, 1, f.x + i * f.d, NULL, NULL, attr, res, &e), e);
         gad_attributor_free(a);
         const gad_ref_tensor *want = gad_ref_find(&f.ref, key);
         CU_ASSERT_PTR_NOT_NULL_FATAL(want);

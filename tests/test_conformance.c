@@ -280,7 +280,7 @@ static int run_case(const char *dir, const char *name, int adapt, char *why, siz
     snprintf(path, sizeof path, "%s/%s/model.onnx", dir, name);
     Onnx__ModelProto *mp = read_model(path);
     if (!mp || !mp->graph) {
-        snprintf(why, whysz, "cannot parse %s", path);
+        snprintf(why, whysz, "cannot parse %.900s", path);
         goto out;
     }
     Onnx__GraphProto *g = mp->graph;

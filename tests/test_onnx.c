@@ -485,6 +485,25 @@ static void test_handmade(void) {
     CU_ASSERT(gad_model_load(ONNX("bad_shape.onnx"), &bs, &e) < 0);
     CU_ASSERT_PTR_NULL(bs);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "mismatch"));
+    load_fails(ONNX("bad_two_outputs.onnx"), GAD_EUNSUPPORTED, "'y', 'y2'", NULL);
+    m = load_ok(ONNX("hand_clipinf.onnx"));
+    if (m) {
+        CU_ASSERT_EQUAL(m->nodes[0].op, GAD_OP_RELU);
+        gad_model_free(m);
+    }
+    m = load_ok(ONNX("hand_pad.onnx"));
+    if (m) {
+        CU_ASSERT_EQUAL_FATAL(gad_model_num_layers(m), 4); /* conv, avgpool, gap, flatten */
+        const gad_node *cv = &m->nodes[0], *ap = &m->nodes[1];
+        CU_ASSERT(cv->op == GAD_OP_CONV && cv->pad[0] == 1 && cv->pad[1] == 1 && cv->pad[2] == 1 && cv->pad[3] == 1);
+        CU_ASSERT(ap->op == GAD_OP_AVGPOOL && ap->pad[0] == 1 && ap->pad[3] == 1 && ap->count_include_pad == 1);
+        CU_ASSERT_EQUAL(cv->in[0], m->input);
+        /* 4x4 padded to 6x6, conv k2 -> 5x5, padded to 7x7, avg k2 -> 6x6 */
+        CU_ASSERT_EQUAL(m->values[cv->out].shape.d[1], 5);
+        CU_ASSERT_EQUAL(m->values[ap->out].shape.d[2], 6);
+        gad_model_free(m);
+    }
+    load_fails(ONNX("bad_pad_maxpool.onnx"), GAD_EUNSUPPORTED, "node 'mpool' (MaxPool)", "Pad");
     m = load_ok(ONNX("hand_batch4.onnx"));
     if (m) {
         CU_ASSERT_EQUAL(m->nodes[0].op, GAD_OP_FLATTEN);

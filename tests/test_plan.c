@@ -1088,6 +1088,23 @@ static void test_resnet_block(void) {
     check_graph(g, 2, 0);
 }
 
+
+/* Add(a, b) where a is also read by a node that runs after b's producer:
+ * the gradients of a and b must stay separate buffers even though both
+ * come from the same Add output gradient. */
+static void test_add_inputs_separate(void) {
+    rng_seed(130);
+    gad_graph *g = tb_new(4, 6, 6);
+    int a = tb_conv(g, g->input, 4, 16, 3, 3, 1, 1, P1, 1, 1, 1, 1);
+    int b = tb_conv(g, g->input, 4, 16, 1, 1, 1, 1, NULL, 1, 1, 1, 1);
+    int c = tb_conv(g, a, 16, 16, 3, 3, 1, 1, P1, 1, 1, 1, 1);
+    int s = tb_binary(g, GAD_OP_ADD, a, b);
+    int o = tb_binary(g, GAD_OP_ADD, s, c);
+    o = tb_conv(g, o, 16, 3, 1, 1, 1, 1, NULL, 1, 1, 1, 1);
+    CU_ASSERT_EQUAL_FATAL(tb_finish(g, o), 0);
+    check_graph(g, 1, SMOOTH);
+}
+
 void gad_test_register_plan(void) {
     static const gad_test_case t[] = {
         {"conv_basic", test_conv_basic},
@@ -1111,6 +1128,7 @@ void gad_test_register_plan(void) {
         {"torch_reference", test_torch_reference},
         {"threads", test_threads},
         {"resnet_block", test_resnet_block},
+        {"add_inputs_separate", test_add_inputs_separate},
         {0, 0},
     };
     gad_test_add_suite("plan", t);

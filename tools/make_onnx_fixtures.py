@@ -446,6 +446,35 @@ def make_handmade(out):
         [H.make_tensor_value_info("x4", TP.FLOAT, [4, 2, 4, 4])],
         [H.make_tensor_value_info("y", TP.FLOAT, [4, 5])])
 
+    # Clip(0, +inf) from initializers is a ReLU; two outputs are refused
+    inf = NH.from_array(np.array(np.inf, np.float32), "inf")
+    save("hand_clipinf", [
+        H.make_node("Clip", ["x", "zero", "inf"], ["r"], name="clip"),
+        H.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+        H.make_node("Flatten", ["p"], ["y"], name="flat")],
+        [zero, inf], [X], [H.make_tensor_value_info("y", TP.FLOAT, ["N", 2])])
+    save("bad_two_outputs", [
+        H.make_node("Relu", ["x"], ["y"], name="relu"),
+        H.make_node("Sigmoid", ["x"], ["y2"], name="sig")], [], [X],
+        [H.make_tensor_value_info("y", TP.FLOAT, ["N", 2, 4, 4]),
+         H.make_tensor_value_info("y2", TP.FLOAT, ["N", 2, 4, 4])])
+
+    # explicit zero Pads absorbed by Conv and by AveragePool(count_include_pad=1);
+    # before MaxPool (which pads with -inf) a zero Pad is refused
+    pads = H.make_tensor("pads", TP.INT64, [8], [0, 0, 1, 1, 0, 0, 1, 1])
+    save("hand_pad", [
+        H.make_node("Pad", ["x", "pads"], ["p1"], name="pad1"),
+        H.make_node("Conv", ["p1", "W"], ["c"], name="conv"),
+        H.make_node("Pad", ["c", "pads"], ["p2"], name="pad2"),
+        H.make_node("AveragePool", ["p2"], ["a"], name="avg", kernel_shape=[2, 2], count_include_pad=1),
+        H.make_node("GlobalAveragePool", ["a"], ["g"], name="gap"),
+        H.make_node("Flatten", ["g"], ["y"], name="flat")],
+        [pads, W], [X], [H.make_tensor_value_info("y", TP.FLOAT, ["N", 3])], opset=11)
+    save("bad_pad_maxpool", [
+        H.make_node("Pad", ["x", "pads"], ["p1"], name="pad1"),
+        H.make_node("MaxPool", ["p1"], ["y"], name="mpool", kernel_shape=[2, 2])],
+        [pads], [X], [H.make_tensor_value_info("y", TP.FLOAT, ["N", 2, 5, 5])], opset=11)
+
     # 3-D input
     save("bad_rank", [H.make_node("Relu", ["x"], ["y"], name="relu")], [],
          [H.make_tensor_value_info("x", TP.FLOAT, ["N", 2, 4])],

@@ -14,7 +14,7 @@ pkgs=(
   libonnx-testdata
 )
 if [ "${GAD_SETUP_NO_TORCH:-0}" != 1 ]; then
-  pkgs+=(python3-torch python3-torchvision python3-numpy python3-onnx python3-pil dataset-fashion-mnist)
+  pkgs+=(python3-torch python3-torchvision python3-numpy python3-onnx python3-pil dataset-fashion-mnist python3-scipy python3-mpmath)
 fi
 
 missing=()

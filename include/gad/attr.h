@@ -135,11 +135,13 @@ int gad_attributor_create(const struct gad_model *m, const gad_attr_config *cfg,
 void gad_attributor_free(gad_attributor *a);
 
 /* Attribute n images. x: n inputs of C x H x W (model space); baselines: n
- * model-space baselines for IG (NULL: zeros); attr: n outputs of C x H x W;
- * results: n. Images run in parallel across workers. A failure on one image
- * (e.g. a contrast pair out of range) fails the call with its index named. */
+ * model-space baselines for IG (NULL: zeros); targets: one per image (NULL:
+ * the config's target for all); attr: n outputs of C x H x W; results: n.
+ * Images run in parallel across workers. A failure on one image fails the
+ * call with the lowest failing image's message. */
 int gad_attribute(gad_attributor *a, int n, const float *x, const float *baselines,
-                  float *attr, gad_attr_result *results, struct gad_err *err);
+                  const gad_target *targets, float *attr, gad_attr_result *results,
+                  struct gad_err *err);
 
 /* Plan bytes across workers (memory accounting for reports). */
 size_t gad_attributor_bytes(const gad_attributor *a);

@@ -82,5 +82,8 @@ const char *gad_version(void);
 #include "gad/attr.h"
 #include "gad/render.h"
 #include "gad/simd.h"
+#include "gad/fit.h"
+#include "gad/explain.h"
+#include "gad/eval.h"
 
 #endif

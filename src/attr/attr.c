@@ -15,6 +15,7 @@
  * whatever the batching, sharding or thread count. */
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -105,6 +106,18 @@ static int worker_init(gad_attributor *a, worker *w, gad_err *err) {
     return 0;
 }
 
+/* A target the model can answer: classes in range, contrast of two. */
+static int check_target(const gad_target *t, int k, const char *name, gad_err *err) {
+    if ((unsigned)t->kind > GAD_TARGET_CONTRAST)
+        return gad_err_set(err, GAD_EINVAL, "%s: unknown target kind %d", name, (int)t->kind);
+    if (t->kind != GAD_TARGET_PRED && (t->p < 0 || t->p >= k))
+        return gad_err_set(err, GAD_EINVAL, "%s: target class %d is outside the model's %d outputs", name, t->p, k);
+    if (t->kind == GAD_TARGET_CONTRAST && (t->q < 0 || t->q >= k || t->q == t->p))
+        return gad_err_set(err, GAD_EINVAL, "%s: contrast needs two different classes in [0, %d), got %d,%d", name,
+                           k, t->p, t->q);
+    return 0;
+}
+
 int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_attributor **out,
                           gad_err *err) {
     *out = NULL;
@@ -125,14 +138,8 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
     if (cfg->batch < 1 || cfg->batch > 4096)
         return gad_err_set(err, GAD_EINVAL, "attribution: batch %d out of range [1, 4096]", cfg->batch);
     int k = gad_model_num_classes(m);
-    const gad_target *t = &cfg->target;
-    if (t->kind != GAD_TARGET_PRED && (t->p < 0 || t->p >= k))
-        return gad_err_set(err, GAD_EINVAL, "%s: target class %d is outside the model's %d outputs", name,
-                           t->p, k);
-    if (t->kind == GAD_TARGET_CONTRAST && (t->q < 0 || t->q >= k || t->q == t->p))
-        return gad_err_set(err, GAD_EINVAL,
-                           "%s: contrast needs two different classes in [0, %d), got %d,%d", name, k,
-                           t->p, t->q);
+    int rc = check_target(&cfg->target, k, name, err);
+    if (rc) return rc;
 
     gad_attributor *a = calloc(1, sizeof *a);
     if (!a) return gad_err_set(err, GAD_ENOMEM, "attribution: out of memory");
@@ -146,7 +153,6 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
     a->batch = cfg->batch < pts ? cfg->batch : pts;
     a->n_workers = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
     a->w = calloc((size_t)a->n_workers, sizeof *a->w);
-    int rc = 0;
     if (!a->w) rc = gad_err_set(err, GAD_ENOMEM, "attribution: out of memory");
     if (!rc && cfg->method == GAD_METHOD_IG) {
         a->alphas = malloc((size_t)cfg->steps * sizeof(double));
@@ -215,8 +221,8 @@ static void add_noise(float *out, const float *x, size_t n, float sigma, uint64_
 
 /* ---- one image ------------------------------------------------------- */
 
-static float target_score(const gad_attributor *a, const float *logits, int p) {
-    return a->cfg.target.kind == GAD_TARGET_CONTRAST ? logits[p] - logits[a->cfg.target.q] : logits[p];
+static float target_score(const gad_target *t, const float *logits, int p) {
+    return t->kind == GAD_TARGET_CONTRAST ? logits[p] - logits[t->q] : logits[p];
 }
 
 static int argmax(const float *v, int n) {
@@ -227,17 +233,17 @@ static int argmax(const float *v, int n) {
 }
 
 /* dL/dlogits for the first `n` slots of a chunk (the rest stay 0). */
-static void set_dlogits(const gad_attributor *a, worker *w, int n, int p) {
+static void set_dlogits(const gad_attributor *a, worker *w, const gad_target *t, int n, int p) {
     memset(w->dlogits, 0, (size_t)a->batch * a->k * sizeof(float));
     for (int j = 0; j < n; j++) {
         w->dlogits[(size_t)j * a->k + p] = 1;
-        if (a->cfg.target.kind == GAD_TARGET_CONTRAST) w->dlogits[(size_t)j * a->k + a->cfg.target.q] = -1;
+        if (t->kind == GAD_TARGET_CONTRAST) w->dlogits[(size_t)j * a->k + t->q] = -1;
     }
 }
 
 /* IG of one (possibly noisy) input: out = (x - b) * sum_i w_i grad(b + a_i (x - b)). */
-static int ig_one(gad_attributor *a, worker *w, const float *x, const float *b, int p, float *out,
-                  gad_err *err) {
+static int ig_one(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
+                  float *out, gad_err *err) {
     const size_t d = (size_t)a->d;
     memset(w->acc, 0, d * sizeof(float));
     for (int s = 0; s < a->cfg.steps; s += a->batch) {
@@ -250,7 +256,7 @@ static int ig_one(gad_attributor *a, worker *w, const float *x, const float *b, 
         }
         int rc = gad_plan_forward(w->plan, w->xb, w->logits, err);
         if (!rc) {
-            set_dlogits(a, w, nb, p);
+            set_dlogits(a, w, t, nb, p);
             rc = gad_plan_backward(w->plan, w->dlogits, w->grad, err);
         }
         if (rc) return rc;
@@ -270,18 +276,18 @@ static void finish_gradient(gad_method m, float *out, const float *x, const floa
         memcpy(out, g, d * sizeof(float));
 }
 
-static int attribute_one(gad_attributor *a, worker *w, const float *x, const float *baseline,
-                         float *out, gad_attr_result *r, gad_err *err) {
+static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, const float *x,
+                         const float *baseline, float *out, gad_attr_result *r, gad_err *err) {
     const size_t d = (size_t)a->d;
     const gad_attr_config *cfg = &a->cfg;
     double t0 = omp_get_wtime();
     memset(r, 0, sizeof *r);
     int rc = gad_plan_forward(w->probe, x, w->logits, err);
     if (rc) return rc;
-    int p = cfg->target.kind == GAD_TARGET_PRED ? argmax(w->logits, a->k) : cfg->target.p;
+    int p = t->kind == GAD_TARGET_PRED ? argmax(w->logits, a->k) : t->p;
     r->target_p = p;
-    r->target_q = cfg->target.kind == GAD_TARGET_CONTRAST ? cfg->target.q : -1;
-    r->score = target_score(a, w->logits, p);
+    r->target_q = t->kind == GAD_TARGET_CONTRAST ? t->q : -1;
+    r->score = target_score(t, w->logits, p);
 
     if (cfg->method == GAD_METHOD_IG) {
         const float *b = baseline;
@@ -290,9 +296,9 @@ static int attribute_one(gad_attributor *a, worker *w, const float *x, const flo
             b = w->tmp;
         }
         if ((rc = gad_plan_forward(w->probe, b, w->logits, err))) return rc;
-        r->baseline_score = target_score(a, w->logits, p);
+        r->baseline_score = target_score(t, w->logits, p);
         if (cfg->noise == GAD_NOISE_NONE) {
-            if ((rc = ig_one(a, w, x, b, p, out, err))) return rc;
+            if ((rc = ig_one(a, w, t, x, b, p, out, err))) return rc;
         } else {
             /* One full IG a noise sample; ig_one uses acc, so the tunnel's
              * sums live in `out` and acc_sq. */
@@ -304,7 +310,7 @@ static int attribute_one(gad_attributor *a, worker *w, const float *x, const flo
             for (int s = 0; s < cfg->samples; s++) {
                 add_noise(w->noisy, x, d, cfg->stdev * (mx - mn), key + (uint64_t)s * 0x9e3779b97f4a7c15ULL);
                 /* ig_one finishes in place: element i reads noisy[i] first */
-                if ((rc = ig_one(a, w, w->noisy, b, p, w->noisy, err))) return rc;
+                if ((rc = ig_one(a, w, t, w->noisy, b, p, w->noisy, err))) return rc;
                 gad_simd_accumulate_sq(out, w->acc_sq, w->noisy, d);
             }
         }
@@ -331,7 +337,7 @@ static int attribute_one(gad_attributor *a, worker *w, const float *x, const flo
                     add_noise(pt, x, d, cfg->stdev * (mx - mn), key + (uint64_t)(s + j) * 0x9e3779b97f4a7c15ULL);
             }
             if ((rc = gad_plan_forward(w->plan, w->xb, w->logits, err))) return rc;
-            set_dlogits(a, w, nb, p);
+            set_dlogits(a, w, t, nb, p);
             if ((rc = gad_plan_backward(w->plan, w->dlogits, w->grad, err))) return rc;
             for (int j = 0; j < nb; j++) {
                 const float *g = w->grad + (size_t)j * d, *pt = w->xb + (size_t)j * d;
@@ -372,15 +378,21 @@ static int attribute_one(gad_attributor *a, worker *w, const float *x, const flo
     return 0;
 }
 
-int gad_attribute(gad_attributor *a, int n, const float *x, const float *baselines, float *attr,
-                  gad_attr_result *results, gad_err *err) {
+int gad_attribute(gad_attributor *a, int n, const float *x, const float *baselines, const gad_target *targets,
+                  float *attr, gad_attr_result *results, gad_err *err) {
     if (n <= 0) return 0;
     const size_t d = (size_t)a->d;
     int status = 0;
+    for (int i = 0; targets && i < n; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "image %d", i);
+        if ((status = check_target(&targets[i], a->k, what, err))) return status;
+    }
+#define TARGET(i) (targets ? &targets[i] : &a->cfg.target)
     if (n < a->n_workers || a->n_workers == 1) {
         /* Few images: one at a time, oneDNN uses every thread. */
         for (int i = 0; i < n && !status; i++) {
-            status = attribute_one(a, &a->w[0], x + i * d, baselines ? baselines + i * d : NULL,
+            status = attribute_one(a, &a->w[0], TARGET(i), x + i * d, baselines ? baselines + i * d : NULL,
                                    attr + i * d, &results[i], err);
         }
         return status;
@@ -396,7 +408,7 @@ int gad_attribute(gad_attributor *a, int n, const float *x, const float *baselin
 #pragma omp for schedule(dynamic, 1)
         for (int i = 0; i < n; i++) {
             if (rc) continue;
-            rc = attribute_one(a, w, x + i * d, baselines ? baselines + i * d : NULL, attr + i * d,
+            rc = attribute_one(a, w, TARGET(i), x + i * d, baselines ? baselines + i * d : NULL, attr + i * d,
                                &results[i], &e);
             if (rc) failed_at = i;
         }
@@ -414,3 +426,4 @@ int gad_attribute(gad_attributor *a, int n, const float *x, const float *baselin
     }
     return status;
 }
+#undef TARGET

@@ -134,7 +134,7 @@ int gad_cmd_attribute(int argc, char **argv) {
                 idx[m++] = start + i;
             }
         }
-        if (m && gad_attribute(at, m, x, base, attr, res, &err)) {
+        if (m && gad_attribute(at, m, x, base, NULL, attr, res, &err)) {
             status = gad_cli_fail(&err);
             goto done;
         }

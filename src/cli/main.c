@@ -30,6 +30,8 @@ static const struct {
     {"info", gad_cmd_info, "show a model's inputs, outputs, layers, parameters and FLOPs"},
     {"predict", gad_cmd_predict, "classify images: logits, probabilities, class (JSON lines)"},
     {"attribute", gad_cmd_attribute, "explain images with a gradient method (IG, saliency, ...)"},
+    {"fit", gad_cmd_fit, "GAD: fit the support regression models of a class pair"},
+    {"explain", gad_cmd_explain, "GAD: fused explanations of the regions that separate the pair"},
 };
 
 static void usage(FILE *f) {

@@ -139,6 +139,11 @@ int gad_dnn_mem_like(gad_dnn *d, int like) {
     return new_mem(d, &md, MK_OWN, -1);
 }
 
+int gad_dnn_mem_alias(gad_dnn *d, int mem) {
+    dnnl_memory_desc_t md = d->mems[mem].md;
+    return new_mem(d, &md, MK_VIEW, mem);
+}
+
 int gad_dnn_mem_scratch(gad_dnn *d, int like, int kind) {
     dnnl_memory_desc_t md = d->mems[like].md;
     return new_mem(d, &md, kind == GAD_DNN_SCRATCH_C ? MK_SCR_C : MK_SCR_G, -1);

@@ -46,6 +46,8 @@ int gad_dnn_mem_plain(gad_dnn *d, int nd, const int *dims, int user);
 int gad_dnn_mem_undecided(gad_dnn *d, int nd, const int *dims);
 /* An owned mem with the same layout as `like`. */
 int gad_dnn_mem_like(gad_dnn *d, int like);
+/* Another name for `mem`'s buffer and layout. */
+int gad_dnn_mem_alias(gad_dnn *d, int mem);
 /* A mem in shared scratch `kind` with the layout of `like`. */
 int gad_dnn_mem_scratch(gad_dnn *d, int like, int kind);
 int gad_dnn_same_layout(const gad_dnn *d, int a, int b);

@@ -11,6 +11,9 @@
  * A value read by several nodes gets the gradient of its last reader (in
  * graph order) written directly; the others are added to it. Every gradient
  * is fully rewritten by each backward, so nothing accumulates across calls.
+ * An Add passes its output gradient on unchanged, so one of its inputs
+ * takes over that buffer instead of a copy: the output gradient is dead once
+ * the Add's backward is done (only its producer reads it).
  *
  * The plan keeps a pointer to the model for names and shapes: the model must
  * outlive its plans. */
@@ -137,11 +140,7 @@ int gad_plan_create(const gad_model *m, int batch, unsigned flags, gad_plan **ou
     if ((rc = gad_dnn_reorder(d, p->l_out, -1, vm[g->output], p->logits_user, 0, err))) goto done;
 
     if (bwd) {
-        for (int v = 0; v < g->n_values; v++)
-            if (vm[v] >= 0 && (dm[v] = gad_dnn_mem_like(d, vm[v])) < 0) {
-                rc = gad_err_set(err, GAD_ENOMEM, "%s: plan: out of memory", g->path);
-                goto done;
-            }
+        /* gradient mems are made on first use (see ensure_diff) */
         p->dlogits_user = gad_dnn_mem_plain(d, nd, dims, 1);
         nd = bdims(p, g->input, dims);
         p->dx_user = gad_dnn_mem_plain(d, nd, dims, 1);
@@ -149,6 +148,14 @@ int gad_plan_create(const gad_model *m, int batch, unsigned flags, gad_plan **ou
             rc = gad_err_set(err, GAD_ENOMEM, "%s: plan: out of memory", g->path);
             goto done;
         }
+#define ENSURE_DIFF(v)                                                                             \
+    do {                                                                                           \
+        if (dm[v] < 0 && (dm[v] = gad_dnn_mem_like(d, vm[v])) < 0) {                              \
+            rc = gad_err_set(err, GAD_ENOMEM, "%s: plan: out of memory", g->path);                 \
+            goto done;                                                                             \
+        }                                                                                          \
+    } while (0)
+        ENSURE_DIFF(g->output);
         if ((rc = gad_dnn_reorder(d, p->l_dlog, -1, p->dlogits_user, dm[g->output], 0, err)))
             goto done;
         written[g->output] = 1;
@@ -158,23 +165,43 @@ int gad_plan_create(const gad_model *m, int batch, unsigned flags, gad_plan **ou
             for (int i = 0; i < n->n_in; i++) {
                 int v = n->in[i], dup = 0;
                 for (int j = 0; j < i; j++) dup |= n->in[j] == v;
-                direct[i] = (written[v] || dup) ? -1 : dm[v];
+                direct[i] = -1;
+                if (!written[v] && !dup && n->op != GAD_OP_ADD) {
+                    ENSURE_DIFF(v);
+                    direct[i] = dm[v];
+                }
             }
+            /* a value no node reads still needs a (zero) gradient */
+            ENSURE_DIFF(n->out);
             if ((rc = gad_dnn_node_backward(d, k, p->l_bwd, dm[n->out], direct, grad, err))) goto done;
             if (n->op == GAD_OP_RELU && (rc = gad_dnn_guided_mask(d, p->l_bwd, k, grad[0], err)))
                 goto done;
+            int aliased = 0;
             for (int i = 0; i < n->n_in; i++) {
                 int v = n->in[i];
-                if (grad[i] == dm[v])
+                if (grad[i] == dm[v]) {
                     ;
-                else if (!written[v])
+                } else if (!written[v] && dm[v] < 0 && n->op == GAD_OP_ADD && !aliased &&
+                           gad_dnn_same_layout(d, grad[i], vm[v])) {
+                    /* only one input may take the buffer: the other's later
+                     * accumulations would otherwise land in both */
+                    if ((dm[v] = gad_dnn_mem_alias(d, grad[i])) < 0) {
+                        rc = gad_err_set(err, GAD_ENOMEM, "%s: plan: out of memory", g->path);
+                        goto done;
+                    }
+                    aliased = 1;
+                } else if (!written[v]) {
+                    ENSURE_DIFF(v);
                     rc = gad_dnn_reorder(d, p->l_bwd, k, grad[i], dm[v], 0, err);
-                else
+                } else {
                     rc = gad_dnn_accumulate(d, p->l_bwd, k, dm[v], grad[i], err);
+                }
                 if (rc) goto done;
                 written[v] = 1;
             }
         }
+        ENSURE_DIFF(g->input);
+#undef ENSURE_DIFF
         if ((rc = gad_dnn_reorder(d, p->l_dx, -1, dm[g->input], p->dx_user, 0, err))) goto done;
     }
     if (wts) {

@@ -184,7 +184,9 @@ static const char *dtype_name(int dt) {
     return dt >= 0 && dt <= 16 ? n[dt] : "unknown";
 }
 
-/* Decode a TensorProto (initializer or Constant value). `what` names it. */
+/* Decode a TensorProto (initializer or Constant value) into host order,
+ * refusing what cannot be trusted: size/dims mismatch, external data, NaN
+ * or infinite weights. `what` names the tensor's role in messages. */
 static int decode_tensor(ctx *c, const Onnx__TensorProto *tp, const char *what, ctensor **out) {
     const char *tn = tp->name && tp->name[0] ? tp->name : "?";
     if (tp->n_dims > 8)
@@ -270,9 +272,10 @@ static int decode_tensor(ctx *c, const Onnx__TensorProto *tp, const char *what, 
     if (have != (size_t)n)
         return gad_err_set(c->err, GAD_EFORMAT, "%s: %s '%s': %s has %zu elements, dims need %lld",
                            c->path, what, tn, src, have, (long long)n);
+    /* a scalar may be infinite: Clip bounds such as Clip(0, inf) */
     if (type == T_FLOAT)
         for (size_t k = 0; k < (size_t)n; k++)
-            if (!isfinite(t->f[k]))
+            if (isnan(t->f[k]) || (n > 1 && !isfinite(t->f[k])))
                 return gad_err_set(c->err, GAD_EVALUE, "%s: %s '%s': element %zu is %s", c->path,
                                    what, tn, k, isnan(t->f[k]) ? "NaN" : "infinite");
     *out = t;
@@ -297,7 +300,7 @@ static float attr_f(const Onnx__NodeProto *n, const char *name, float def) {
     return a && a->has_f ? a->f : def;
 }
 
-/* String attribute compared to `s`; absent counts as `def`. */
+/* String attribute copied into buf (cut to fit); `def` when absent. */
 static const char *attr_s(const Onnx__NodeProto *n, const char *name, char *buf, size_t bsz,
                           const char *def) {
     const Onnx__AttributeProto *a = attr(n, name);
@@ -421,7 +424,6 @@ static int emit(ctx *c, gad_op op, const char *onnx_op, int n_in, const int *in,
 }
 
 static int add_param(ctx *c, const char *name, int nd, const int64_t *dims, const float *data) {
-    (void)c;
     return gad_graph_add_param(c->g, name, nd, dims, data);
 }
 
@@ -834,6 +836,8 @@ static int op_add_mul(ctx *c, int mul) {
     if ((rc = in_value(c, vi, 0, &x)) || (rc = in_const(c, ci, 0, &k))) return rc;
     if (k->type != T_FLOAT) return node_err(c, GAD_EUNSUPPORTED, "constant '%s' is not float", in_name(c->node, ci));
     const char *kn = in_name(c->node, ci);
+    for (size_t q = 0; q < k->n; q++)
+        if (!isfinite(k->f[q])) return node_err(c, GAD_EVALUE, "constant '%s' is not finite", kn);
     if (mul && k->n == 1) {
         int in[1] = {x->val};
         if ((rc = emit(c, GAD_OP_MUL_SCALAR, "Mul", 1, in, x->rank, &ni))) return rc;
@@ -856,7 +860,9 @@ static int op_add_mul(ctx *c, int mul) {
     if (!mul && x->rank == 2 && x->uses == 1 && (k->nd == 1 || (k->nd == 2 && k->dims[0] == 1))) {
         int prod = c->g->values[x->val].producer;
         gad_node *n = prod >= 0 ? &c->g->nodes[prod] : NULL;
+        /* only the MatMul's own output: an alias of it may have other users */
         if (n && n->op == GAD_OP_GEMM && n->bias < 0 && n->out == x->val &&
+            !strcmp(c->g->values[x->val].name, x->name) &&
             c->g->params[n->weight].dims[0] == (int64_t)k->n) {
             int64_t bd[1] = {(int64_t)k->n};
             int pb = add_param(c, kn, 1, bd, k->f);
@@ -956,8 +962,9 @@ static int op_softmax(ctx *c) {
     return alias_out(c, x);
 }
 
-/* Read the pads of a Pad node into *pads (rank-4 layout) and check the
- * constant mode/value. */
+/* A zero-valued spatial Pad is not a layer of its own: it is remembered on
+ * the value and absorbed by the Conv or AveragePool (count_include_pad) that
+ * reads it; PyTorch emits such Pads before AvgPool2d. All-zero pads alias. */
 static int op_pad(ctx *c) {
     entry *x;
     int rc;
@@ -1054,7 +1061,6 @@ static int op_constant(ctx *c) {
         if ((rc = decode_tensor(c, a->t, "Constant", &t))) return rc;
         return set_const_out(c, t);
     }
-    int64_t one = 1;
     if ((a = attr(c->node, "value_float")) && a->has_f) {
         if (!(t = ct_new(c, T_FLOAT, 0, NULL))) return oom(c);
         t->f[0] = a->f;
@@ -1070,12 +1076,12 @@ static int op_constant(ctx *c) {
         if (!(t = ct_new(c, T_INT, 1, &n))) return oom(c);
         if (n) memcpy(t->i, a->ints, (size_t)n * sizeof(int64_t));
     } else {
-        (void)one;
         return node_err(c, GAD_EUNSUPPORTED, "only tensor, float and int values are supported");
     }
     if (t->type == T_FLOAT)
         for (size_t k = 0; k < t->n; k++)
-            if (!isfinite(t->f[k])) return node_err(c, GAD_EVALUE, "value is NaN or infinite");
+            if (isnan(t->f[k]) || (t->n > 1 && !isfinite(t->f[k])))
+                return node_err(c, GAD_EVALUE, "value is NaN or infinite");
     return set_const_out(c, t);
 }
 
@@ -1187,6 +1193,31 @@ static int op_cast(ctx *c) {
 
 /* ---- driver ------------------------------------------------------------- */
 
+/* ReduceMean over the spatial axes is a global average pool (PyTorch
+ * exports x.mean((2, 3)) so); without keepdims a flatten follows. */
+static int op_reducemean(ctx *c) {
+    entry *x;
+    int rc, ni, got;
+    if ((rc = in_value(c, 0, 4, &x))) return rc;
+    int64_t axes[8];
+    if ((rc = attr_ints(c, "axes", axes, 0, &got))) return rc;
+    int mask = 0;
+    for (int i = 0; i < got; i++) mask |= 1 << (int)(axes[i] < 0 ? axes[i] + 4 : axes[i]);
+    if (got != 2 || mask != 0xc)
+        return node_err(c, GAD_EUNSUPPORTED, "only the mean over axes (2, 3) is supported");
+    int in[1] = {x->val};
+    if (attr_i(c->node, "keepdims", 1)) return emit(c, GAD_OP_GLOBAL_AVGPOOL, "ReduceMean", 1, in, 4, &ni);
+    char name[512];
+    snprintf(name, sizeof name, "%s/keepdims", c->node_name);
+    int v = gad_graph_add_value(c->g, name);
+    if (v < 0) return oom(c);
+    int gi = gad_graph_add_node(c->g, GAD_OP_GLOBAL_AVGPOOL, c->node_name, "ReduceMean", 1, in, v);
+    if (gi < 0) return oom(c);
+    c->g->values[v].producer = gi;
+    in[0] = v;
+    return emit(c, GAD_OP_FLATTEN, "ReduceMean", 1, in, 2, &ni);
+}
+
 static int convert_node(ctx *c) {
     const char *op = c->node->op_type ? c->node->op_type : "";
     if (c->node->domain && c->node->domain[0] && strcmp(c->node->domain, "ai.onnx"))
@@ -1207,6 +1238,7 @@ static int convert_node(ctx *c) {
         return emit(c, GAD_OP_GLOBAL_AVGPOOL, op, 1, in, 4, &ni);
     }
     if (!strcmp(op, "Flatten")) return op_flatten(c);
+    if (!strcmp(op, "ReduceMean")) return op_reducemean(c);
     if (!strcmp(op, "Reshape")) return op_reshape(c);
     if (!strcmp(op, "Gemm")) return op_gemm(c);
     if (!strcmp(op, "MatMul")) return op_matmul(c);
@@ -1414,10 +1446,16 @@ static int build(ctx *c) {
 
     if (!gp->n_node) return gad_err_set(c->err, GAD_EFORMAT, "%s: the graph has no nodes", c->path);
     if (gp->n_node > 1000000) return gad_err_set(c->err, GAD_ELIMIT, "%s: too many nodes", c->path);
-    if (gp->n_output != 1)
-        return gad_err_set(c->err, GAD_EUNSUPPORTED, "%s: the graph has %zu outputs%s%s%s; exactly one is supported",
-                           c->path, gp->n_output, gp->n_output ? " ('" : "",
-                           gp->n_output ? gp->output[0]->name : "", gp->n_output ? "', ...)" : "");
+    if (gp->n_output != 1) {
+        char names[200] = "";
+        for (size_t k = 0; k < gp->n_output && k < 4; k++) {
+            size_t l = strlen(names);
+            snprintf(names + l, sizeof names - l, "%s'%s'", k ? ", " : " (",
+                     k < 3 ? (gp->output[k]->name ? gp->output[k]->name : "") : "...");
+        }
+        return gad_err_set(c->err, GAD_EUNSUPPORTED, "%s: the graph has %zu outputs%s%s; exactly one is supported",
+                           c->path, gp->n_output, names, gp->n_output ? ")" : "");
+    }
     if (gp->n_sparse_initializer)
         return gad_err_set(c->err, GAD_EUNSUPPORTED, "%s: sparse initializers not supported", c->path);
 

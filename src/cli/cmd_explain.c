@@ -1,0 +1,293 @@
+/* gad explain: GAD explanations with the support models `gad fit` wrote.
+ * For each image with stem S: S.level-K.map.tiff (K = 0 is the original
+ * model), S.gad.tiff (the fused map), S.gad-mask.png (the region),
+ * S.gad-overlay.png (the region's fused values over the image, beside the
+ * plain method's overlay) and a line of results.jsonl. */
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/method.h"
+#include "gad/render.h"
+#include "io/atomic.h"
+
+/* The pair from SUPPORT/fit.json and the level models SUPPORT/level-1.onnx,
+ * level-2.onnx, ... (as many as exist in sequence). */
+typedef struct support_set {
+    int p, q, k;
+    gad_model *m[16];
+} support_set;
+
+static void support_free(support_set *s) {
+    for (int i = 0; i < s->k; i++) gad_model_free(s->m[i]);
+    s->k = 0;
+}
+
+static int support_open(const char *dir, const gad_cli_model *cm, support_set *s, gad_err *err) {
+    memset(s, 0, sizeof *s);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fit.json", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return gad_err_set(err, GAD_ENOTFOUND, "%s: cannot open (is %s a folder written by gad fit?): %s", path, dir,
+                           strerror(errno));
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *pair = strstr(buf, "\"pair\": [");
+    if (!pair || sscanf(pair + 9, "%d , %d", &s->p, &s->q) != 2)
+        return gad_err_set(err, GAD_EFORMAT, "%s: no \"pair\" found", path);
+    if (strstr(buf, "\"accepted\": false"))
+        return gad_err_set(err, GAD_EINVAL, "%s: this fit was refused (fidelity below its minimum); fit again", path);
+    int c, h, w;
+    gad_model_input_dims(cm->model, &c, &h, &w);
+    for (; s->k < 16; s->k++) {
+        snprintf(path, sizeof path, "%s/level-%d.onnx", dir, s->k + 1);
+        if (access(path, F_OK)) break;
+        int rc = gad_model_load(path, &s->m[s->k], err);
+        if (!rc && cm->pp.height != h) rc = gad_model_set_input_size(s->m[s->k], cm->pp.height, cm->pp.width, err);
+        if (rc) {
+            support_free(s);
+            return rc;
+        }
+    }
+    if (!s->k) {
+        return gad_err_set(err, GAD_ENOTFOUND, "%s/level-1.onnx: missing (no support models in %s)", dir, dir);
+    }
+    return 0;
+}
+
+/* The region drawn for people: fused values inside the mask, beside the
+ * plain (level 0) overlay. */
+static int write_gad_images(const gad_cli_method *o, const gad_cli_model *cm, const char *stem, const float *x,
+                            const float *plain_map, const float *fused, const uint8_t *mask, float *grey,
+                            gad_err *err) {
+    const int c = cm->pp.channels, h = cm->pp.height, w = cm->pp.width;
+    const size_t hw = (size_t)h * w;
+    char path[4096];
+    for (size_t i = 0; i < hw; i++) {
+        double g = 0;
+        for (int ch = 0; ch < c; ch++) {
+            float mean = cm->pp.n_mean ? cm->pp.mean[cm->pp.n_mean == 1 ? 0 : ch] : 0;
+            float sd = cm->pp.n_std ? cm->pp.std[cm->pp.n_std == 1 ? 0 : ch] : 1;
+            g += x[ch * hw + i] * sd + mean;
+        }
+        grey[i] = (float)(g / c);
+    }
+    gad_rgb mimg = {0}, gov = {0}, pov = {0}, both = {0};
+    int rc = gad_render_mask(mask, h, w, 224, &mimg, err);
+    snprintf(path, sizeof path, "%s/%s.gad-mask.png", o->out_dir, stem);
+    if (!rc) rc = gad_png_write(path, mimg.pixels, 3, mimg.h, mimg.w, err);
+    if (!rc) rc = gad_render_overlay(fused, grey, h, w, 1, 100, 224, &gov, err);
+    if (!rc) rc = gad_render_overlay(plain_map, grey, h, w, o->cfg.method != GAD_METHOD_SALIENCY, o->clip, 224, &pov, err);
+    if (!rc) rc = gad_rgb_hconcat(&gov, &pov, &both, err);
+    snprintf(path, sizeof path, "%s/%s.gad-overlay.png", o->out_dir, stem);
+    if (!rc) rc = gad_png_write(path, both.pixels, 3, both.h, both.w, err);
+    gad_rgb_free(&mimg);
+    gad_rgb_free(&gov);
+    gad_rgb_free(&pov);
+    gad_rgb_free(&both);
+    return rc;
+}
+
+int gad_cmd_explain(int argc, char **argv) {
+    gad_flag flags[] = {GAD_MODEL_FLAGS,
+                        GAD_INPUT_FLAGS,
+                        GAD_METHOD_FLAGS,
+                        {"support", 1, "DIR: support models written by gad fit", 0},
+                        {"out", 1, "DIR: output folder (created)", 0},
+                        {"fuse", 1, "F: consensus|mean|gain (consensus)", 0},
+                        {"top", 1, "S: share of pixels each level's mask keeps (0.10)", 0},
+                        {"votes", 1, "N: masks that must agree (all K+1)", 0},
+                        {"norm-pct", 1, "P: each map is divided by this percentile of |map| (99.5)", 0},
+                        {"reduce", 1, "MODE: channel reduction: mean|sum|abssum|l2 (mean)", 0},
+                        {"clip", 1, "P: plain overlay clipped at this percentile of |map| (99)", 0},
+                        {"help", 0, "show this help", 0},
+                        {0}};
+    gad_args a = {.command = "explain", .flags = flags};
+    gad_err err = {0};
+    if (gad_args_parse(&a, argc, argv, 2, &err)) return gad_cli_fail(&err);
+    if (gad_args_has(&a, "help")) {
+        gad_args_usage(&a, "--model M.onnx --support SUPPORT --method M --out DIR [flags] IMAGE|FOLDER...");
+        return 0;
+    }
+    if (!gad_args_get(&a, "support")) return gad_cli_fail_msg("gad explain: --support DIR is required");
+    if (!gad_args_get(&a, "out")) return gad_cli_fail_msg("gad explain: --out DIR is required");
+    /* --target here is class (default) or contrast, not a class index */
+    const char *tsel = gad_args_get(&a, "target");
+    if (tsel && strcmp(tsel, "class") && strcmp(tsel, "contrast"))
+        return gad_cli_fail_msg("gad explain: --target '%s' is not class or contrast", tsel);
+    for (gad_flag *f = flags; f->name; f++)
+        if (!strcmp(f->name, "target")) f->value = NULL;
+
+    gad_cli_paths paths = {0};
+    gad_cli_model cm = {0};
+    gad_cli_method o;
+    support_set sup = {0};
+    gad_explainer *ex = NULL;
+    gad_atomic results = {0};
+    float *x = NULL, *base = NULL, *lattr = NULL, *lmaps = NULL, *fused = NULL, *grey = NULL;
+    uint8_t *mask = NULL;
+    gad_explain_result *res = NULL;
+    int *idx = NULL, status = 0, failures = 0, done = 0;
+    if (gad_cli_paths_collect(&a, &paths, &err) || gad_cli_check_stems(&paths, &err) ||
+        gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err) ||
+        support_open(gad_args_get(&a, "support"), &cm, &sup, &err) || gad_cli_make_out_dir(o.out_dir, &err)) {
+        status = gad_cli_fail(&err);
+        goto done;
+    }
+    gad_explain_config ec;
+    gad_explain_config_init(&ec);
+    ec.attr = o.cfg;
+    ec.p = sup.p;
+    ec.q = sup.q;
+    ec.contrast = tsel && !strcmp(tsel, "contrast");
+    ec.reduce = o.reduce;
+    const char *fs = gad_args_get(&a, "fuse");
+    int fi = fs ? gad_fuse_parse(fs) : 0;
+    if (fi < 0) {
+        status = gad_cli_fail_msg("gad explain: --fuse '%s' is not consensus, mean or gain", fs);
+        goto done;
+    }
+    ec.fuse = (gad_fuse)fi;
+    long votes;
+    if (gad_args_double(&a, "top", 0.10, 1e-6, 1, &ec.top, &err) ||
+        gad_args_double(&a, "norm-pct", 99.5, 1e-6, 100, &ec.norm_pct, &err) ||
+        gad_args_int(&a, "votes", 0, 1, sup.k + 1, &votes, &err)) {
+        status = gad_cli_fail(&err);
+        goto done;
+    }
+    ec.votes = (int)votes;
+    if (o.cfg.threads) omp_set_num_threads(o.cfg.threads);
+    if (o.baseline == GAD_BASELINE_BLUR && o.blur_sigma == 0)
+        o.blur_sigma = (float)(cm.pp.height < cm.pp.width ? cm.pp.height : cm.pp.width) / 10.0f;
+    if (gad_explainer_create(cm.model, sup.m, sup.k, &ec, &ex, &err)) {
+        status = gad_cli_fail(&err);
+        goto done;
+    }
+    const int L = sup.k + 1;
+    const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width, hw = (size_t)cm.pp.height * cm.pp.width;
+    int threads = o.cfg.threads ? o.cfg.threads : omp_get_max_threads();
+    int chunk = 2 * threads < paths.n ? 2 * threads : paths.n;
+    x = malloc(chunk * d * sizeof *x);
+    base = malloc(chunk * d * sizeof *base);
+    lattr = malloc((size_t)chunk * L * d * sizeof *lattr);
+    lmaps = malloc((size_t)chunk * L * hw * sizeof *lmaps);
+    fused = malloc(chunk * hw * sizeof *fused);
+    grey = malloc(hw * sizeof *grey);
+    mask = malloc(chunk * hw);
+    res = malloc(chunk * sizeof *res);
+    idx = malloc(chunk * sizeof *idx);
+    float *bfile = o.baseline_file ? malloc(d * sizeof *bfile) : NULL;
+    if (!x || !base || !lattr || !lmaps || !fused || !grey || !mask || !res || !idx || (o.baseline_file && !bfile)) {
+        free(bfile);
+        status = gad_cli_fail_msg("gad explain: out of memory");
+        goto done;
+    }
+    if (bfile && gad_cli_load_input(&cm, o.baseline_file, bfile, &err)) {
+        free(bfile);
+        status = gad_cli_fail(&err);
+        goto done;
+    }
+    char rpath[4096];
+    snprintf(rpath, sizeof rpath, "%s/results.jsonl", o.out_dir);
+    if (gad_atomic_open(rpath, &results, &err)) {
+        free(bfile);
+        status = gad_cli_fail(&err);
+        goto done;
+    }
+    for (int start = 0; start < paths.n; start += chunk) {
+        int n = paths.n - start < chunk ? paths.n - start : chunk, m = 0;
+        for (int i = 0; i < n; i++) {
+            gad_err ie = {0};
+            float *xi = x + m * d, *bi = base + m * d;
+            int rc = gad_cli_load_input(&cm, paths.v[start + i], xi, &ie);
+            if (!rc && bfile) memcpy(bi, bfile, d * sizeof *bi);
+            else if (!rc)
+                rc = gad_baseline_make(o.baseline, o.baseline_value, o.blur_sigma, o.cfg.seed, xi, &cm.pp, bi, &ie);
+            if (rc) {
+                gad_cli_fail(&ie);
+                failures++;
+            } else {
+                idx[m++] = start + i;
+            }
+        }
+        if (m && gad_explain(ex, m, x, base, lattr, lmaps, fused, mask, res, &err)) {
+            free(bfile);
+            status = gad_cli_fail(&err);
+            goto done;
+        }
+        for (int i = 0; i < m; i++) {
+            const char *p = paths.v[idx[i]];
+            char stem[512], path[4096];
+            gad_cli_stem(p, stem, sizeof stem);
+            gad_err we = {0};
+            int rc = 0;
+            for (int l = 0; l < L && !rc; l++) {
+                snprintf(path, sizeof path, "%s/%s.level-%d.map.tiff", o.out_dir, stem, l);
+                rc = gad_tiff_write_float(path, lmaps + ((size_t)i * L + l) * hw, 1, cm.pp.height, cm.pp.width, &we);
+            }
+            snprintf(path, sizeof path, "%s/%s.gad.tiff", o.out_dir, stem);
+            if (!rc) rc = gad_tiff_write_float(path, fused + i * hw, 1, cm.pp.height, cm.pp.width, &we);
+            if (!rc)
+                rc = write_gad_images(&o, &cm, stem, x + i * d, lmaps + (size_t)i * L * hw, fused + i * hw,
+                                      mask + i * hw, grey, &we);
+            if (rc) {
+                gad_cli_fail(&we);
+                failures++;
+                continue;
+            }
+            const gad_explain_result *r = &res[i];
+            FILE *f = results.f;
+            fprintf(f, "{\"image\": ");
+            gad_json_string(f, p);
+            fprintf(f, ", \"method\": \"%s\", \"fuse\": \"%s\", \"target\": \"%s\", \"class\": %d, \"other\": %d",
+                    gad_method_name(o.cfg.method), gad_fuse_name(ec.fuse), ec.contrast ? "contrast" : "class", r->cls,
+                    r->other);
+            fprintf(f, ", \"top\": %g, \"votes\": %d, \"levels\": %d, \"region_pixels\": %d, \"region_share\": %.6f",
+                    ec.top, ec.votes ? ec.votes : L, L, r->region_pixels, (double)r->region_pixels / hw);
+            fprintf(f, ", \"gaps\": [");
+            for (int l = 0; l < L; l++) fprintf(f, "%s%.6g", l ? ", " : "", (double)r->gaps[l]);
+            fprintf(f, "], \"scores\": [");
+            for (int l = 0; l < L; l++) fprintf(f, "%s%.6g", l ? ", " : "", (double)r->level[l].score);
+            if (o.cfg.method == GAD_METHOD_IG) {
+                fprintf(f, "], \"rel_delta\": [");
+                for (int l = 0; l < L; l++) fprintf(f, "%s%.4g", l ? ", " : "", (double)r->level[l].rel_delta);
+            }
+            fprintf(f, "], \"seconds\": %.6f}\n", r->seconds);
+            done++;
+        }
+        fflush(results.f);
+    }
+    free(bfile);
+    if (gad_atomic_commit(&results, &err)) {
+        status = gad_cli_fail(&err);
+        goto done;
+    }
+    if (failures) {
+        fprintf(stderr, "gad explain: %d of %d images failed; %d written to %s\n", failures, paths.n, done, o.out_dir);
+        status = 1;
+    }
+done:
+    gad_atomic_abort(&results);
+    gad_explainer_free(ex);
+    support_free(&sup);
+    free(x);
+    free(base);
+    free(lattr);
+    free(lmaps);
+    free(fused);
+    free(grey);
+    free(mask);
+    free(res);
+    free(idx);
+    gad_cli_model_close(&cm);
+    gad_cli_paths_free(&paths);
+    return status;
+}
