@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gad/gad.h"
 #include "harness.h"
 
 #define DEMO GAD_SOURCE_DIR "/tools/demo"
@@ -142,10 +143,56 @@ static void test_bad_input(void) {
     CU_ASSERT_EQUAL(lines, 2);
 }
 
+/* Attributions written by `gad attribute` under a given environment. */
+static float *attribute_with(const char *env, const char *method, const char *sub, int *c, int *h, int *w) {
+    char cmd[2048], path[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s " CLI " attribute --model " DEMO "/fashion_cnn.onnx --method %s --steps 24 --out %s/%s "
+             DEMO "/images/shirt-00007.png " DEMO "/images/t-shirt-00019.png 2>&1",
+             env, method, gad_test_tmpdir(), sub);
+    int rc = gad_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "\n  %s: %s", cmd, out);
+    CU_ASSERT_EQUAL(rc, 0);
+    snprintf(path, sizeof path, "%s/%s/shirt-00007.attr.tiff", gad_test_tmpdir(), sub);
+    float *data = NULL;
+    gad_err e;
+    if (gad_tiff_read_float(path, &data, c, h, w, &e)) fprintf(stderr, "\n  %s\n", e.msg);
+    return data;
+}
+
+/* The same attributions whichever kernels run: oneDNN capped at AVX2 (the
+ * path AVX2-only CPUs take) vs its best ISA here, and gad's scalar twins vs
+ * its AVX2 kernels. */
+static void test_isa_paths_agree(void) {
+    static const char *const methods[] = {"ig", "saliency", "guided"};
+    for (int m = 0; m < 3; m++) {
+        int c, h, w, c2, h2, w2;
+        char a[64], b[64], s[64];
+        snprintf(a, sizeof a, "best-%s", methods[m]);
+        snprintf(b, sizeof b, "avx2-%s", methods[m]);
+        snprintf(s, sizeof s, "scalar-%s", methods[m]);
+        float *best = attribute_with("", methods[m], a, &c, &h, &w);
+        float *avx2 = attribute_with("ONEDNN_MAX_CPU_ISA=AVX2", methods[m], b, &c2, &h2, &w2);
+        float *scal = attribute_with("GAD_SIMD=scalar", methods[m], s, &c2, &h2, &w2);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(best);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(avx2);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(scal);
+        size_t n = (size_t)c * h * w;
+        double e1 = gad_test_rel_l2(avx2, best, n, 1e-12), e2 = gad_test_rel_l2(scal, best, n, 1e-12);
+        printf("\n  %s: oneDNN AVX2 vs best ISA %.2e, scalar vs AVX2 kernels %.2e", methods[m], e1, e2);
+        CU_ASSERT(e1 < 1e-4);
+        CU_ASSERT(e2 < 1e-6);
+        free(best);
+        free(avx2);
+        free(scal);
+    }
+}
+
 void gad_test_register_cli(void) {
     static const gad_test_case t[] = {{"info", test_info},
                                       {"predict_matches_pytorch", test_predict_matches_pytorch},
                                       {"bad_input", test_bad_input},
+                                      {"isa_paths_agree", test_isa_paths_agree},
                                       {0, 0}};
     gad_test_add_suite("cli", t);
 }

@@ -60,6 +60,7 @@ typedef struct gad_fit_config {
     int patience;        /* epochs without held-out improvement, default 3 */
     uint64_t seed;       /* split and shuffling */
     int control;         /* also fit control models */
+    int train_layers;    /* fine-tune only the last N weighted layers (0: all) */
     void (*progress)(const gad_fit_progress *p, void *user);
     void *user;
 } gad_fit_config;

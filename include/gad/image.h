@@ -65,6 +65,14 @@ int gad_tiff_read_float(const char *path, float **data, int *c, int *h,
 int gad_png_write(const char *path, const uint8_t *pixels, int c, int h,
                   int w, struct gad_err *err);
 
+/* IDX files (the MNIST family's format; gzip-compressed or plain), as
+ * Debian's dataset-fashion-mnist ships them. Images (unsigned bytes, n x h x
+ * w) come out as floats in [0, 1]; labels as ints. At most `max` items are
+ * read (0: all). The caller frees *data / *labels. */
+int gad_idx_load_images(const char *path, int max, float **data, int *n, int *h, int *w,
+                        struct gad_err *err);
+int gad_idx_load_labels(const char *path, int max, int **labels, int *n, struct gad_err *err);
+
 #ifdef __cplusplus
 }
 #endif

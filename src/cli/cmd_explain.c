@@ -13,55 +13,9 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/method.h"
+#include "cli/support.h"
 #include "gad/render.h"
 #include "io/atomic.h"
-
-/* The pair from SUPPORT/fit.json and the level models SUPPORT/level-1.onnx,
- * level-2.onnx, ... (as many as exist in sequence). */
-typedef struct support_set {
-    int p, q, k;
-    gad_model *m[16];
-} support_set;
-
-static void support_free(support_set *s) {
-    for (int i = 0; i < s->k; i++) gad_model_free(s->m[i]);
-    s->k = 0;
-}
-
-static int support_open(const char *dir, const gad_cli_model *cm, support_set *s, gad_err *err) {
-    memset(s, 0, sizeof *s);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/fit.json", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return gad_err_set(err, GAD_ENOTFOUND, "%s: cannot open (is %s a folder written by gad fit?): %s", path, dir,
-                           strerror(errno));
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *pair = strstr(buf, "\"pair\": [");
-    if (!pair || sscanf(pair + 9, "%d , %d", &s->p, &s->q) != 2)
-        return gad_err_set(err, GAD_EFORMAT, "%s: no \"pair\" found", path);
-    if (strstr(buf, "\"accepted\": false"))
-        return gad_err_set(err, GAD_EINVAL, "%s: this fit was refused (fidelity below its minimum); fit again", path);
-    int c, h, w;
-    gad_model_input_dims(cm->model, &c, &h, &w);
-    for (; s->k < 16; s->k++) {
-        snprintf(path, sizeof path, "%s/level-%d.onnx", dir, s->k + 1);
-        if (access(path, F_OK)) break;
-        int rc = gad_model_load(path, &s->m[s->k], err);
-        if (!rc && cm->pp.height != h) rc = gad_model_set_input_size(s->m[s->k], cm->pp.height, cm->pp.width, err);
-        if (rc) {
-            support_free(s);
-            return rc;
-        }
-    }
-    if (!s->k) {
-        return gad_err_set(err, GAD_ENOTFOUND, "%s/level-1.onnx: missing (no support models in %s)", dir, dir);
-    }
-    return 0;
-}
 
 /* The region drawn for people: fused values inside the mask, beside the
  * plain (level 0) overlay. */
@@ -129,7 +83,7 @@ int gad_cmd_explain(int argc, char **argv) {
     gad_cli_paths paths = {0};
     gad_cli_model cm = {0};
     gad_cli_method o;
-    support_set sup = {0};
+    gad_cli_support sup = {0};
     gad_explainer *ex = NULL;
     gad_atomic results = {0};
     float *x = NULL, *base = NULL, *lattr = NULL, *lmaps = NULL, *fused = NULL, *grey = NULL;
@@ -138,7 +92,7 @@ int gad_cmd_explain(int argc, char **argv) {
     int *idx = NULL, status = 0, failures = 0, done = 0;
     if (gad_cli_paths_collect(&a, &paths, &err) || gad_cli_check_stems(&paths, &err) ||
         gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err) ||
-        support_open(gad_args_get(&a, "support"), &cm, &sup, &err) || gad_cli_make_out_dir(o.out_dir, &err)) {
+        gad_cli_support_open(gad_args_get(&a, "support"), &cm, 0, &sup, &err) || gad_cli_make_out_dir(o.out_dir, &err)) {
         status = gad_cli_fail(&err);
         goto done;
     }
@@ -277,7 +231,7 @@ int gad_cmd_explain(int argc, char **argv) {
 done:
     gad_atomic_abort(&results);
     gad_explainer_free(ex);
-    support_free(&sup);
+    gad_cli_support_free(&sup);
     free(x);
     free(base);
     free(lattr);

@@ -113,6 +113,7 @@ int gad_cmd_fit(int argc, char **argv) {
                         {"seed", 1, "N: split and shuffling seed (0)", 0},
                         {"label-source", 1, "S: predicted|given: the class c(x) of each image (predicted)", 0},
                         {"control", 0, "also fit the zero-distance control models", 0},
+                        {"train-layers", 1, "N: fine-tune only the last N conv/linear layers (0: all)", 0},
                         {"min-fidelity", 1, "F: refuse a fit whose held-out fidelity ends below F (0.99)", 0},
                         {"threads", 1, "N: threads (all cores)", 0},
                         {"quiet", 0, "no per-epoch lines", 0},
@@ -139,6 +140,8 @@ int gad_cmd_fit(int argc, char **argv) {
     cfg.batch = (int)v;
     if (gad_args_int(&a, "patience", 3, 1, 100000, &v, &err)) return gad_cli_fail(&err);
     cfg.patience = (int)v;
+    if (gad_args_int(&a, "train-layers", 0, 0, 100000, &v, &err)) return gad_cli_fail(&err);
+    cfg.train_layers = (int)v;
     if (gad_args_int(&a, "seed", 0, 0, 0x7fffffffffffffffL, &v, &err)) return gad_cli_fail(&err);
     cfg.seed = (uint64_t)v;
     if (gad_args_int(&a, "threads", 0, 1, 4096, &v, &err)) return gad_cli_fail(&err);

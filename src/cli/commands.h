@@ -9,6 +9,8 @@ int gad_cmd_predict(int argc, char **argv);
 int gad_cmd_attribute(int argc, char **argv);
 int gad_cmd_fit(int argc, char **argv);
 int gad_cmd_explain(int argc, char **argv);
+int gad_cmd_eval(int argc, char **argv);
+int gad_cmd_demo(int argc, char **argv);
 
 /* Print "gad: <message>" on stderr and return the failure exit status (1). */
 int gad_cli_fail(const gad_err *err);

@@ -141,8 +141,8 @@ static int walk(gad_cli_paths *p, int *cap, const char *dir, int depth, gad_err 
     }
     closedir(d);
     if (rc == GAD_ENOMEM) rc = gad_err_set(err, rc, "%s: out of memory listing folder", dir);
-    qsort(p->v + first, (size_t)(p->n - first), sizeof *p->v, cmp_str);
-    qsort(sub.v, (size_t)sub.n, sizeof *sub.v, cmp_str);
+    if (p->n > first) qsort(p->v + first, (size_t)(p->n - first), sizeof *p->v, cmp_str);
+    if (sub.n) qsort(sub.v, (size_t)sub.n, sizeof *sub.v, cmp_str);
     for (int i = 0; !rc && i < sub.n; i++) rc = walk(p, cap, sub.v[i], depth + 1, err);
     gad_cli_paths_free(&sub);
     return rc;

@@ -32,6 +32,8 @@ static const struct {
     {"attribute", gad_cmd_attribute, "explain images with a gradient method (IG, saliency, ...)"},
     {"fit", gad_cmd_fit, "GAD: fit the support regression models of a class pair"},
     {"explain", gad_cmd_explain, "GAD: fused explanations of the regions that separate the pair"},
+    {"eval", gad_cmd_eval, "evaluate plain and GAD selections: occlusion, hull, curves, report"},
+    {"demo", gad_cmd_demo, "the whole method on the bundled model: fit, explain, eval, index.html"},
 };
 
 static void usage(FILE *f) {

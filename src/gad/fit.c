@@ -14,6 +14,7 @@
 
 #include "gad/fit.h"
 #include "gad/gad.h"
+#include "net/graph.h"
 
 void gad_fit_config_init(gad_fit_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -112,6 +113,7 @@ static void score(const fit_ctx *c, const float *g, int from, int to, double *ms
 
 typedef struct opt_state {
     int n;
+    uint8_t *frozen; /* parameters left as in f */
     float **m, **v, **best, **grad;
     size_t *count;
     long t;
@@ -129,12 +131,29 @@ static void opt_free(opt_state *o) {
     free(o->best);
     free(o->grad);
     free(o->count);
+    free(o->frozen);
     memset(o, 0, sizeof *o);
 }
 
-static int opt_init(opt_state *o, const gad_model *g) {
+/* Freeze every parameter but those of the last `keep` Conv/Gemm layers. */
+static void freeze_all_but(const gad_graph *g, int keep, uint8_t *frozen) {
+    if (keep <= 0) return;
+    memset(frozen, 1, (size_t)g->n_params);
+    for (int i = g->n_nodes - 1; i >= 0 && keep > 0; i--) {
+        const gad_node *nd = &g->nodes[i];
+        if (nd->weight < 0) continue;
+        frozen[nd->weight] = 0;
+        if (nd->bias >= 0) frozen[nd->bias] = 0;
+        keep--;
+    }
+}
+
+static int opt_init(opt_state *o, const gad_model *g, int train_layers) {
     memset(o, 0, sizeof *o);
     o->n = gad_model_num_params(g);
+    o->frozen = calloc((size_t)o->n + 1, 1);
+    if (!o->frozen) return -1;
+    freeze_all_but(g, train_layers, o->frozen);
     o->m = calloc((size_t)o->n, sizeof *o->m);
     o->v = calloc((size_t)o->n, sizeof *o->v);
     o->best = calloc((size_t)o->n, sizeof *o->best);
@@ -189,6 +208,7 @@ void gad_opt_update(gad_optimizer opt, double lr, double momentum, long t, float
 static int opt_step(opt_state *o, gad_model *g, gad_plan *plan, const gad_fit_config *cfg, gad_err *err) {
     o->t++;
     for (int i = 0; i < o->n; i++) {
+        if (o->frozen[i]) continue;
         int rc = gad_plan_param_grad(plan, i, o->grad[i], err);
         if (rc) return rc;
         gad_param_info pi;
@@ -227,7 +247,7 @@ static int fit_level(fit_ctx *c, int level_id, gad_fit_level *lv, gad_err *err) 
     int rc = order && eval ? 0 : gad_err_set(err, GAD_ENOMEM, "fit: out of memory");
     if (!rc) rc = gad_model_clone(c->f, &g, err);
     if (!rc) rc = gad_plan_create(g, c->batch, GAD_PLAN_BACKWARD_WEIGHTS, &plan, err);
-    if (!rc && opt_init(&o, g)) rc = gad_err_set(err, GAD_ENOMEM, "fit: out of memory for optimizer state");
+    if (!rc && opt_init(&o, g, cfg->train_layers)) rc = gad_err_set(err, GAD_ENOMEM, "fit: out of memory for optimizer state");
     if (rc) goto done;
 
     for (int i = 0; i < c->n_train; i++) order[i] = i;
