@@ -133,8 +133,8 @@ static void test_bad_input(void) {
 
     /* one bad image among good ones: the good ones are still predicted */
     snprintf(args, sizeof args,
-             CLI " predict --model " DEMO "/fashion_cnn.onnx " DEMO "/images/shirt-00004.png %s "
-                 DEMO "/images/shirt-00007.png 2>/dev/null",
+             CLI " predict --model " DEMO "/fashion_cnn.onnx " DEMO "/images/sneaker-00009.png %s "
+                 DEMO "/images/sneaker-00012.png 2>/dev/null",
              garbage);
     int rc = gad_test_run(args, out, sizeof out);
     CU_ASSERT(rc != 0);
@@ -148,12 +148,12 @@ static float *attribute_with(const char *env, const char *method, const char *su
     char cmd[2048], path[1024];
     snprintf(cmd, sizeof cmd,
              "%s " CLI " attribute --model " DEMO "/fashion_cnn.onnx --method %s --steps 24 --out %s/%s "
-             DEMO "/images/shirt-00007.png " DEMO "/images/t-shirt-00019.png 2>&1",
+             DEMO "/images/sneaker-00012.png " DEMO "/images/ankle-boot-00000.png 2>&1",
              env, method, gad_test_tmpdir(), sub);
     int rc = gad_test_run(cmd, out, sizeof out);
     if (rc) fprintf(stderr, "\n  %s: %s", cmd, out);
     CU_ASSERT_EQUAL(rc, 0);
-    snprintf(path, sizeof path, "%s/%s/shirt-00007.attr.tiff", gad_test_tmpdir(), sub);
+    snprintf(path, sizeof path, "%s/%s/sneaker-00012.attr.tiff", gad_test_tmpdir(), sub);
     float *data = NULL;
     gad_err e;
     if (gad_tiff_read_float(path, &data, c, h, w, &e)) fprintf(stderr, "\n  %s\n", e.msg);

@@ -355,10 +355,10 @@ static void test_cli(void) {
     char cmd[8192], path[4096];
     /* an ImageFolder of the demo images named as the labels file names them */
     snprintf(cmd, sizeof cmd,
-             "set -e; cd %s; mkdir -p ev/data/Shirt ev/data/T-shirt ev/masks; "
-             "for f in %s/images/shirt-*; do ln -sf $f ev/data/Shirt/; done; "
-             "for f in %s/images/t-shirt-*; do ln -sf $f ev/data/T-shirt/; done; "
-             "printf 'T-shirt\\nTrouser\\nPullover\\nDress\\nCoat\\nSandal\\nShirt\\nSneaker\\nBag\\nAnkle boot\\n' "
+             "set -e; cd %s; mkdir -p ev/data/Sneaker ev/data/Ankle-boot ev/masks; "
+             "for f in %s/images/sneaker-*; do ln -sf $f ev/data/Sneaker/; done; "
+             "for f in %s/images/ankle-boot-*; do ln -sf $f ev/data/Ankle-boot/; done; "
+             "printf 'T-shirt\\nTrouser\\nPullover\\nDress\\nCoat\\nSandal\\nShirt\\nSneaker\\nBag\\nAnkle-boot\\n' "
              "> ev/labels.txt; ls %s/images/*.png | head -8 > ev/list.txt",
              t, DEMO, DEMO, DEMO);
     CU_ASSERT_EQUAL_FATAL(gad_test_run(cmd, buf, sizeof buf), 0);
@@ -366,7 +366,7 @@ static void test_cli(void) {
      * the child slow it down twenty-fold */
     snprintf(cmd, sizeof cmd,
              "OMP_WAIT_POLICY=passive %s fit --model %s/fashion_cnn.onnx --data %s/ev/data --labels %s/ev/labels.txt "
-             "--pair T-shirt,Shirt --out %s/ev/sup --holdout 0 --epochs 3 --min-fidelity 0 --control --quiet --threads 2 2>&1",
+             "--pair Ankle-boot,Sneaker --out %s/ev/sup --holdout 0 --epochs 3 --min-fidelity 0 --control --quiet --threads 2 2>&1",
              CLI, DEMO, t, t, t);
     int rc = gad_test_run(cmd, buf, sizeof buf);
     if (rc) fprintf(stderr, "\n  %s\n", buf);
@@ -400,7 +400,7 @@ static void test_cli(void) {
     size_t n;
     char *rep = gad_test_read_file(path, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
-    static const char *const keys[] = {"\"model\": ", "\"support\": ", "\"images\": 8", "\"pair\": [0, 6]",
+    static const char *const keys[] = {"\"model\": ", "\"support\": ", "\"images\": 8", "\"pair\": [9, 7]",
                                        "\"settings\": ", "\"methods\": ", "\"ig\": ", "\"saliency\": ",
                                        "\"paired\": ", "\"gad-plain\": ", "\"gad-plain_top\": ", "\"gad-control\": "};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
@@ -465,7 +465,7 @@ static void test_cli(void) {
 
     /* without support: plain_top and random only, the target predicted */
     snprintf(cmd, sizeof cmd,
-             "OMP_WAIT_POLICY=passive %s eval --model %s/fashion_cnn.onnx --method ixg --data %s/ev/data/Shirt "
+             "OMP_WAIT_POLICY=passive %s eval --model %s/fashion_cnn.onnx --method ixg --data %s/ev/data/Sneaker "
              "--out %s/ev/plain --threads 2 2>&1",
              CLI, DEMO, t, t);
     rc = gad_test_run(cmd, buf, sizeof buf);
@@ -494,7 +494,7 @@ static void test_cli(void) {
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char fl[1024];
         snprintf(fl, sizeof fl, bad[i].flags, t);
-        snprintf(cmd, sizeof cmd, "%s eval --model %s/fashion_cnn.onnx %s --out %s/ev/bad %s/images/shirt-00004.png 2>&1",
+        snprintf(cmd, sizeof cmd, "%s eval --model %s/fashion_cnn.onnx %s --out %s/ev/bad %s/images/sneaker-00009.png 2>&1",
                  CLI, DEMO, fl, t, DEMO);
         rc = gad_test_run(cmd, buf, sizeof buf);
         CU_ASSERT_NOT_EQUAL(rc, 0);

@@ -5,7 +5,7 @@ dataset-fashion-mnist), exported to ONNX, plus a few dozen test images.
 Writes (all small enough to commit):
   tools/demo/fashion_cnn.onnx   the classifier (inputs 1x28x28 in [0, 1], 10 logits)
   tools/demo/labels.txt         class names, one a line, index order
-  tools/demo/images/*.png       test-set images of the demo pair (Shirt, T-shirt/top)
+  tools/demo/images/*.png       test-set images of the demo pair (Sneaker, Ankle boot)
   tools/demo/train.json         how it was trained and its test accuracy
   tools/demo/reference.json     PyTorch's logits for each bundled image (read
                                 back from the PNG), the reference gad must match
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 DATA = "/usr/share/datasets/fashion-mnist"
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-PAIR = (6, 0)  # Shirt vs T-shirt/top: the pair the demo explains
+PAIR = (7, 9)  # Sneaker vs Ankle boot: the pair the demo explains
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "demo")
 

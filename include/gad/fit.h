@@ -8,7 +8,9 @@
  * A support model g_k starts as a copy of f and is fine-tuned to minimise the
  * mean squared error between g_k(x) and t_k(x) (mean over images and logits,
  * as PyTorch's MSELoss), with Adam or SGD on mini-batches, early stopping on
- * a held-out split. BatchNorm stays folded (inference mode).
+ * a held-out split (after `lr_drops` restarts from the best weights with a
+ * smaller learning rate, which steadies the held-out loss and the decisions
+ * near the boundary). BatchNorm stays folded (inference mode).
  *
  * Control models (optional) are fitted the same way to targets where both
  * classes are raised by d_k/2, so the gap does not move: they separate the
@@ -34,8 +36,10 @@ struct gad_model;
 typedef enum gad_optimizer { GAD_OPT_ADAM, GAD_OPT_SGD } gad_optimizer;
 
 typedef enum gad_label_source {
-    GAD_LABEL_PREDICTED, /* c(x) = arg-max of f(x) over {p, q} (default) */
+    GAD_LABEL_PREDICTED, /* c(x) = f's predicted class; images f assigns to a
+                            third class are left out (default) */
     GAD_LABEL_GIVEN,     /* c(x) = the image's label, which must be p or q */
+    GAD_LABEL_PAIR,      /* c(x) = arg-max of f(x) over {p, q}, every image kept */
 } gad_label_source;
 
 typedef struct gad_fit_progress {
@@ -58,6 +62,10 @@ typedef struct gad_fit_config {
     double momentum;     /* SGD only, default 0.9 */
     double holdout;      /* share held out, default 0.1 */
     int patience;        /* epochs without held-out improvement, default 3 */
+    int lr_drops;        /* on such a plateau, restart from the best weights
+                            with lr * lr_factor, this many times (default 1)
+                            before stopping */
+    double lr_factor;    /* default 0.1 */
     uint64_t seed;       /* split and shuffling */
     int control;         /* also fit control models */
     int train_layers;    /* fine-tune only the last N weighted layers (0: all) */
@@ -81,6 +89,7 @@ typedef struct gad_fit_level {
 typedef struct gad_fit_result {
     int p, q;
     int n_images, n_train, n_holdout;
+    int n_left_out;           /* candidates f assigns to a third class */
     int n_class_p, n_class_q;
     double gap_mean, gap_std; /* of a_c - a_o and of a_p - a_q, under f */
     int n_levels;             /* distanced levels, then as many controls */

@@ -71,13 +71,15 @@ static int write_fit_json(const char *path, const gad_fit_config *cfg, const gad
         gad_json_string(o, names[1]);
         fprintf(o, "]");
     }
-    fprintf(o, ",\n  \"labels\": \"%s\",\n  \"images\": %d, \"train\": %d, \"holdout\": %d, \"class_counts\": [%d, %d]",
-            cfg->labels == GAD_LABEL_GIVEN ? "given" : "predicted", r->n_images, r->n_train, r->n_holdout,
-            r->n_class_p, r->n_class_q);
+    fprintf(o, ",\n  \"labels\": \"%s\",\n  \"images\": %d, \"train\": %d, \"holdout\": %d, \"class_counts\": [%d, %d], "
+               "\"left_out\": %d",
+            cfg->labels == GAD_LABEL_GIVEN ? "given" : cfg->labels == GAD_LABEL_PAIR ? "pair" : "predicted", r->n_images,
+            r->n_train, r->n_holdout, r->n_class_p, r->n_class_q, r->n_left_out);
     fprintf(o, ",\n  \"gap_std\": %.9g, \"gap_mean\": %.9g", r->gap_std, r->gap_mean);
-    fprintf(o, ",\n  \"optimizer\": \"%s\", \"lr\": %g, \"batch\": %d, \"max_epochs\": %d, \"patience\": %d, \"seed\": %llu",
+    fprintf(o, ",\n  \"optimizer\": \"%s\", \"lr\": %g, \"batch\": %d, \"max_epochs\": %d, \"patience\": %d, \"lr_drops\": %d, "
+               "\"lr_factor\": %g, \"train_layers\": %d, \"seed\": %llu",
             cfg->optimizer == GAD_OPT_ADAM ? "adam" : "sgd", cfg->lr, cfg->batch, cfg->epochs, cfg->patience,
-            (unsigned long long)cfg->seed);
+            cfg->lr_drops, cfg->lr_factor, cfg->train_layers, (unsigned long long)cfg->seed);
     fprintf(o, ",\n  \"min_fidelity\": %g, \"accepted\": %s", min_fid, accepted ? "true" : "false");
     fprintf(o, ",\n  \"levels\": [");
     for (int i = 0; i < r->n_levels; i++) {
@@ -110,8 +112,10 @@ int gad_cmd_fit(int argc, char **argv) {
                         {"momentum", 1, "M: SGD momentum (0.9)", 0},
                         {"holdout", 1, "S: share held out for early stopping (0.1)", 0},
                         {"patience", 1, "N: epochs without held-out improvement before stopping (3)", 0},
+                        {"lr-drops", 1, "N: on a plateau, go on from the best weights with lr x --lr-factor, N times (1)", 0},
+                        {"lr-factor", 1, "F: learning-rate factor at each drop (0.1)", 0},
                         {"seed", 1, "N: split and shuffling seed (0)", 0},
-                        {"label-source", 1, "S: predicted|given: the class c(x) of each image (predicted)", 0},
+                        {"label-source", 1, "S: predicted|pair|given: c(x) is f's class (images of other classes left out), f's arg-max over the pair, or the image's label (predicted)", 0},
                         {"control", 0, "also fit the zero-distance control models", 0},
                         {"train-layers", 1, "N: fine-tune only the last N conv/linear layers (0: all)", 0},
                         {"min-fidelity", 1, "F: refuse a fit whose held-out fidelity ends below F (0.99)", 0},
@@ -140,6 +144,9 @@ int gad_cmd_fit(int argc, char **argv) {
     cfg.batch = (int)v;
     if (gad_args_int(&a, "patience", 3, 1, 100000, &v, &err)) return gad_cli_fail(&err);
     cfg.patience = (int)v;
+    if (gad_args_int(&a, "lr-drops", 1, 0, 100, &v, &err)) return gad_cli_fail(&err);
+    cfg.lr_drops = (int)v;
+    if (gad_args_double(&a, "lr-factor", 0.1, 1e-6, 1, &cfg.lr_factor, &err)) return gad_cli_fail(&err);
     if (gad_args_int(&a, "train-layers", 0, 0, 100000, &v, &err)) return gad_cli_fail(&err);
     cfg.train_layers = (int)v;
     if (gad_args_int(&a, "seed", 0, 0, 0x7fffffffffffffffL, &v, &err)) return gad_cli_fail(&err);
@@ -157,9 +164,9 @@ int gad_cmd_fit(int argc, char **argv) {
         return gad_cli_fail_msg("gad fit: --optimizer '%s' is not adam or sgd", s);
     cfg.optimizer = s && !strcmp(s, "sgd") ? GAD_OPT_SGD : GAD_OPT_ADAM;
     s = gad_args_get(&a, "label-source");
-    if (s && strcmp(s, "predicted") && strcmp(s, "given"))
-        return gad_cli_fail_msg("gad fit: --label-source '%s' is not predicted or given", s);
-    cfg.labels = s && !strcmp(s, "given") ? GAD_LABEL_GIVEN : GAD_LABEL_PREDICTED;
+    if (s && strcmp(s, "predicted") && strcmp(s, "given") && strcmp(s, "pair"))
+        return gad_cli_fail_msg("gad fit: --label-source '%s' is not predicted, pair or given", s);
+    cfg.labels = !s || !strcmp(s, "predicted") ? GAD_LABEL_PREDICTED : !strcmp(s, "given") ? GAD_LABEL_GIVEN : GAD_LABEL_PAIR;
     cfg.control = gad_args_has(&a, "control");
     if (!gad_args_has(&a, "quiet") && isatty(STDERR_FILENO)) cfg.progress = progress;
 

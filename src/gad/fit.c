@@ -30,6 +30,8 @@ void gad_fit_config_init(gad_fit_config *cfg) {
     cfg->momentum = 0.9;
     cfg->holdout = 0.1;
     cfg->patience = 3;
+    cfg->lr_drops = 1;
+    cfg->lr_factor = 0.1;
 }
 
 void gad_fit_target(const float *a, int k, int c, int o, double d, int control, float *t) {
@@ -205,7 +207,7 @@ void gad_opt_update(gad_optimizer opt, double lr, double momentum, long t, float
 }
 
 /* One optimizer step on every parameter of g from the plan's gradients. */
-static int opt_step(opt_state *o, gad_model *g, gad_plan *plan, const gad_fit_config *cfg, gad_err *err) {
+static int opt_step(opt_state *o, gad_model *g, gad_plan *plan, const gad_fit_config *cfg, double lr, gad_err *err) {
     o->t++;
     for (int i = 0; i < o->n; i++) {
         if (o->frozen[i]) continue;
@@ -213,7 +215,7 @@ static int opt_step(opt_state *o, gad_model *g, gad_plan *plan, const gad_fit_co
         if (rc) return rc;
         gad_param_info pi;
         gad_model_param(g, i, &pi);
-        gad_opt_update(cfg->optimizer, cfg->lr, cfg->momentum, o->t, pi.data, o->grad[i], o->m[i], o->v[i],
+        gad_opt_update(cfg->optimizer, lr, cfg->momentum, o->t, pi.data, o->grad[i], o->m[i], o->v[i],
                        o->count[i]);
     }
     return gad_plan_load_weights(plan, g, err);
@@ -252,8 +254,8 @@ static int fit_level(fit_ctx *c, int level_id, gad_fit_level *lv, gad_err *err) 
 
     for (int i = 0; i < c->n_train; i++) order[i] = i;
     uint64_t rng = cfg->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(level_id + 1000);
-    double best = INFINITY;
-    int since_best = 0;
+    double best = INFINITY, lr = cfg->lr;
+    int since_best = 0, drops = 0;
     lv->best_epoch = 0;
     for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
         shuffle(order, c->n_train, &rng);
@@ -269,7 +271,7 @@ static int fit_level(fit_ctx *c, int level_id, gad_fit_level *lv, gad_err *err) 
                 memcpy(c->tb + (size_t)j * c->k, c->tgt + (size_t)order[s + j] * c->k, (size_t)c->k * sizeof(float));
             run_se += gad_mse_grad(c->logits, c->tb, nb, c->k, c->dlogits);
             if ((rc = gad_plan_backward(plan, c->dlogits, NULL, err))) goto done;
-            if ((rc = opt_step(&o, g, plan, cfg, err))) goto done;
+            if ((rc = opt_step(&o, g, plan, cfg, lr, err))) goto done;
         }
         gad_fit_progress pr = {.level = level_id, .epoch = epoch, .epochs = cfg->epochs,
                                .train_mse = run_se / ((double)c->n_train * c->k)};
@@ -292,7 +294,15 @@ static int fit_level(fit_ctx *c, int level_id, gad_fit_level *lv, gad_err *err) 
             save_best(&o, g);
         }
         if (cfg->progress) cfg->progress(&pr, cfg->user);
-        if (c->n_hold > 0 && since_best >= cfg->patience) break;
+        if (c->n_hold > 0 && since_best >= cfg->patience) {
+            if (drops >= cfg->lr_drops) break;
+            /* plateau: back to the best weights with a smaller step */
+            drops++;
+            lr *= cfg->lr_factor;
+            since_best = 0;
+            restore_best(&o, g);
+            if ((rc = gad_plan_load_weights(plan, g, err))) goto done;
+        }
     }
     restore_best(&o, g);
     if ((rc = gad_plan_load_weights(plan, g, err))) goto done;
@@ -335,8 +345,8 @@ int gad_fit(const gad_model *f, const float *x, const int *labels, int n, const 
             return gad_err_set(err, GAD_EINVAL, "fit: level %d has distance factor %g (must be > 0)", i + 1,
                                cfg->lambdas[i]);
     if (cfg->epochs < 1 || cfg->batch < 1 || !(cfg->lr > 0) || !(cfg->holdout >= 0 && cfg->holdout < 1) ||
-        cfg->patience < 1)
-        return gad_err_set(err, GAD_EINVAL, "fit: epochs, batch, lr, patience must be positive and holdout in [0, 1)");
+        cfg->patience < 1 || cfg->lr_drops < 0 || !(cfg->lr_factor > 0 && cfg->lr_factor <= 1))
+        return gad_err_set(err, GAD_EINVAL, "fit: epochs, batch, lr, patience must be positive, holdout in [0, 1), the lr factor in (0, 1]");
     if (cfg->labels == GAD_LABEL_GIVEN && !labels)
         return gad_err_set(err, GAD_EINVAL, "fit: given labels were asked for but none were passed");
 
@@ -356,46 +366,78 @@ int gad_fit(const gad_model *f, const float *x, const int *labels, int n, const 
         rc = gad_err_set(err, GAD_ENOMEM, "fit: out of memory");
         goto done;
     }
-    /* the fitting set: every image, or those labelled p or q */
+    /* candidates: every image, or those labelled p or q */
     for (int i = 0; i < n; i++)
         if (!labels || labels[i] == cfg->p || labels[i] == cfg->q) c.idx[c.n++] = i;
-    if (c.n < 2) {
-        rc = gad_err_set(err, GAD_EINVAL, "fit: %d images of classes %d and %d; at least 2 are needed", c.n, cfg->p,
-                         cfg->q);
-        goto done;
-    }
-    /* split: shuffle by seed, the first share held out, then train first */
-    uint64_t rng = cfg->seed;
-    shuffle(c.idx, c.n, &rng);
-    c.n_hold = (int)lround(cfg->holdout * c.n);
-    if (cfg->holdout > 0 && c.n_hold == 0) c.n_hold = 1;
-    if (c.n_hold >= c.n) c.n_hold = c.n - 1;
-    c.n_train = c.n - c.n_hold;
-    {
-        /* rotate so the training images come first */
-        int *tmp = malloc((size_t)c.n * sizeof *tmp);
-        if (!tmp) {
-            rc = gad_err_set(err, GAD_ENOMEM, "fit: out of memory");
-            goto done;
-        }
-        memcpy(tmp, c.idx + c.n_hold, (size_t)c.n_train * sizeof *tmp);
-        memcpy(tmp + c.n_train, c.idx, (size_t)c.n_hold * sizeof *tmp);
-        memcpy(c.idx, tmp, (size_t)c.n * sizeof *tmp);
-        free(tmp);
-    }
-
-    /* reference logits a(x) and classes c(x) */
-    if ((rc = gad_plan_create(f, c.batch, GAD_PLAN_FORWARD, &fplan, err))) goto done;
-    if ((rc = forward_range(&c, fplan, 0, c.n, c.ref, err))) goto done;
-    double sum = 0, sum2 = 0, gsum = 0;
+    /* reference logits a(x), then the fitting set and classes c(x): with
+     * predicted labels only images f assigns to p or q (arg-max over all
+     * classes) take part; "pair" keeps every candidate with the arg-max
+     * over the pair; given labels keep every candidate */
+    if (c.n && (rc = gad_plan_create(f, c.batch, GAD_PLAN_FORWARD, &fplan, err))) goto done;
+    if (c.n && (rc = forward_range(&c, fplan, 0, c.n, c.ref, err))) goto done;
+    int kept = 0;
     for (int i = 0; i < c.n; i++) {
         const float *a = c.ref + (size_t)i * k;
-        for (int j = 0; j < k; j++)
+        int best = 0;
+        for (int j = 0; j < k; j++) {
             if (!isfinite(a[j])) {
                 rc = gad_err_set(err, GAD_EVALUE, "%s: logits of fitting image %d are not finite", name, c.idx[i]);
                 goto done;
             }
-        c.cls[i] = cfg->labels == GAD_LABEL_GIVEN ? labels[c.idx[i]] : pair_argmax(a, cfg->p, cfg->q);
+            if (a[j] > a[best]) best = j;
+        }
+        int cls = cfg->labels == GAD_LABEL_GIVEN ? labels[c.idx[i]] : pair_argmax(a, cfg->p, cfg->q);
+        if (cfg->labels == GAD_LABEL_PREDICTED && best != cfg->p && best != cfg->q) continue;
+        c.idx[kept] = c.idx[i];
+        c.cls[kept] = cls;
+        memmove(c.ref + (size_t)kept * k, a, (size_t)k * sizeof *c.ref);
+        kept++;
+    }
+    res->n_left_out = c.n - kept;
+    c.n = kept;
+    if (c.n < 2) {
+        rc = gad_err_set(err, GAD_EINVAL, "fit: %d images of classes %d and %d%s; at least 2 are needed", c.n, cfg->p,
+                         cfg->q, cfg->labels == GAD_LABEL_PREDICTED ? " (predicted as one of them)" : "");
+        goto done;
+    }
+    /* split: shuffle by seed, the first share held out; training images
+     * come first in idx (and cls, ref follow the same permutation) */
+    {
+        int *perm = malloc((size_t)c.n * sizeof *perm), *ti = malloc((size_t)c.n * sizeof *ti);
+        int *tc = malloc((size_t)c.n * sizeof *tc);
+        float *tr = malloc((size_t)c.n * k * sizeof *tr);
+        if (!perm || !ti || !tc || !tr) {
+            free(perm);
+            free(ti);
+            free(tc);
+            free(tr);
+            rc = gad_err_set(err, GAD_ENOMEM, "fit: out of memory");
+            goto done;
+        }
+        for (int i = 0; i < c.n; i++) perm[i] = i;
+        uint64_t rng = cfg->seed;
+        shuffle(perm, c.n, &rng);
+        c.n_hold = (int)lround(cfg->holdout * c.n);
+        if (cfg->holdout > 0 && c.n_hold == 0) c.n_hold = 1;
+        if (c.n_hold >= c.n) c.n_hold = c.n - 1;
+        c.n_train = c.n - c.n_hold;
+        for (int i = 0; i < c.n; i++) {
+            int src = perm[(i + c.n_hold) % c.n]; /* held-out block rotated to the end */
+            ti[i] = c.idx[src];
+            tc[i] = c.cls[src];
+            memcpy(tr + (size_t)i * k, c.ref + (size_t)src * k, (size_t)k * sizeof *tr);
+        }
+        memcpy(c.idx, ti, (size_t)c.n * sizeof *ti);
+        memcpy(c.cls, tc, (size_t)c.n * sizeof *tc);
+        memcpy(c.ref, tr, (size_t)c.n * k * sizeof *tr);
+        free(perm);
+        free(ti);
+        free(tc);
+        free(tr);
+    }
+    double sum = 0, sum2 = 0, gsum = 0;
+    for (int i = 0; i < c.n; i++) {
+        const float *a = c.ref + (size_t)i * k;
         res->n_class_p += c.cls[i] == cfg->p;
         double gap = (double)a[cfg->p] - a[cfg->q];
         sum += gap;
