@@ -33,5 +33,5 @@ if [ "${GAD_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
-  GAD_TEST_QUICK=1 build-asan/tests/gad_tests
+  build-asan/tests/gad_tests
 fi

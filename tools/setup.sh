@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package gad's build, tests and fixture tools need.
 # Idempotent; run as root on Debian 12. Set GAD_SETUP_NO_TORCH=1 to skip the
-# (large) PyTorch reference stack, in which case PyTorch-backed tests are skipped
-# with a visible message.
+# (large) PyTorch reference stack used by the fixture generators, the
+# benchmarks and some tests (those are then skipped with a visible message).
 set -euo pipefail
 
 pkgs=(
@@ -11,10 +11,11 @@ pkgs=(
   libtiff-dev libpng-dev libjpeg-dev
   libcunit1-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-  libonnx-testdata
+  libonnx-testdata zlib1g-dev
+  dataset-fashion-mnist
 )
 if [ "${GAD_SETUP_NO_TORCH:-0}" != 1 ]; then
-  pkgs+=(python3-torch python3-torchvision python3-numpy python3-onnx python3-pil dataset-fashion-mnist python3-scipy python3-mpmath)
+  pkgs+=(python3-torch python3-torchvision python3-numpy python3-onnx python3-pil python3-scipy python3-mpmath)
 fi
 
 missing=()

@@ -150,7 +150,10 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
     int pts = points_per_sample(a) * (cfg->noise != GAD_NOISE_NONE && cfg->method != GAD_METHOD_IG
                                           ? cfg->samples
                                           : 1);
-    a->batch = cfg->batch < pts ? cfg->batch : pts;
+    /* chunks of equal size: 50 points with --batch 16 run as 13+13+13+11,
+     * not 16+16+16+2 (a plan computes its whole batch every time) */
+    int chunks = (pts + cfg->batch - 1) / cfg->batch;
+    a->batch = (pts + chunks - 1) / chunks;
     a->n_workers = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
     a->w = calloc((size_t)a->n_workers, sizeof *a->w);
     if (!a->w) rc = gad_err_set(err, GAD_ENOMEM, "attribution: out of memory");

@@ -61,13 +61,13 @@ static int find_demo_dir(const char *given, char *out, size_t n) {
     return -1;
 }
 
-/* The pair's training images as DIR/data/{Shirt,T-shirt}/NNNNN.png and a
+/* The pair's training images as DIR/data/{Sneaker,Ankle-boot}/NNNNN.png and a
  * labels file whose names are folder-safe. */
 static int write_fit_set(const char *data_dir, const char *out, int per_class, char *labels_path, size_t lp,
                          gad_err *err) {
     static const char *const names[10] = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat",
                                           "Sandal",  "Shirt",   "Sneaker",  "Bag",   "Ankle-boot"};
-    static const int pair[2] = {6, 0};
+    static const int pair[2] = {7, 9};
     char path[4096];
     float *img = NULL;
     int *lab = NULL, n, nl, h, w, rc;
@@ -129,7 +129,7 @@ static int write_index(const char *out, const char *demo, const gad_cli_paths *i
                "font-size:13px}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}"
                ".cap{font-size:11px;color:#555}</style></head><body>\n");
     fprintf(o, "<h1>GAD (Gradient Artificial Distancing) on the bundled Fashion-MNIST model</h1>\n"
-               "<p>Class pair: <b>Shirt</b> vs <b>T-shirt/top</b>. Model: <code>%s/fashion_cnn.onnx</code>. "
+               "<p>Class pair: <b>Sneaker</b> vs <b>Ankle boot</b>. Model: <code>%s/fashion_cnn.onnx</code>. "
                "For each image: the input; for each method the plain attribution (left) and GAD's fused "
                "regions (right of the pair shows the plain map, left the fused GAD map). Red: evidence for "
                "the explained class; blue: against.</p>\n",
@@ -253,7 +253,7 @@ int gad_cmd_demo(int argc, char **argv) {
     }
     snprintf(dir, sizeof dir, "%s/data", out);
     {
-        const char *args[] = {"fit", "--model", model, "--data", dir, "--labels", labels, "--pair", "Shirt,T-shirt",
+        const char *args[] = {"fit", "--model", model, "--data", dir, "--labels", labels, "--pair", "Sneaker,Ankle-boot",
                               "--out", support, "--control", thr[0], thr[1], NULL};
         if (run(gad_cmd_fit, args)) return gad_cli_fail_msg("gad demo: fitting the support models failed");
     }
