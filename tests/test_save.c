@@ -8,8 +8,42 @@
 #include "gad/gad.h"
 #include "harness.h"
 
+/* PyTorch reads the saved file (through bench/onnx_torch.py, an ONNX
+ * interpreter over torch.nn.functional) and must give gad's logits for x. */
+static void pytorch_logits_match(const char *path, const float *x, size_t d, const float *want, int k) {
+    if (!gad_test_have_torch("PyTorch reading a saved support model")) return;
+    char xin[512], cmd[2048], out[8192];
+    snprintf(xin, sizeof xin, "%s/saved_x.f32", gad_test_tmpdir());
+    FILE *f = fopen(xin, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fwrite(x, sizeof(float), d, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import sys, numpy as np, torch; sys.path.insert(0, '%s/bench'); "
+             "from onnx_torch import OnnxModule; m = OnnxModule(sys.argv[1]).eval(); "
+             "x = torch.from_numpy(np.fromfile(sys.argv[2], dtype='<f4').reshape([1] + m.input_shape)); "
+             "print(' '.join('%%.9g' %% v for v in m(x)[0].tolist()))\" %s %s 2>&1",
+             GAD_SOURCE_DIR, path, xin);
+    int rc = gad_test_run(cmd, out, sizeof out);
+    if (rc) fprintf(stderr, "\n  %s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    float got[64];
+    int n = 0;
+    char *p = out, *end;
+    while (n < k && n < 64) {
+        float v = strtof(p, &end);
+        if (end == p) break;
+        got[n++] = v;
+        p = end;
+    }
+    CU_ASSERT_EQUAL_FATAL(n, k);
+    double e = gad_test_rel_err(got, want, (size_t)k, 1e-6);
+    printf("\n  PyTorch on the saved model: relative logit error %.2e", e);
+    CU_ASSERT(e < 1e-4);
+}
+
 /* Save `src`, reload, and compare structure and logits on random inputs. */
-static void round_trip(const char *src) {
+static void round_trip(const char *src, int with_pytorch) {
     gad_model *m, *r;
     gad_err e;
     GAD_ASSERT_OK(gad_model_load(src, &m, &e), e);
@@ -44,6 +78,7 @@ static void round_trip(const char *src) {
     GAD_ASSERT_OK(gad_plan_forward(p1, x, l1, &e), e);
     GAD_ASSERT_OK(gad_plan_forward(p2, x, l2, &e), e);
     CU_ASSERT(gad_test_rel_err(l2, l1, 2 * (size_t)k, 1e-6) < 1e-6);
+    if (with_pytorch) pytorch_logits_match(path, x, d, l1, k);
     gad_plan_free(p1);
     gad_plan_free(p2);
     free(x);
@@ -67,12 +102,12 @@ static void round_trip(const char *src) {
     }
 }
 
-static void test_demo_round_trip(void) { round_trip(GAD_SOURCE_DIR "/tools/demo/fashion_cnn.onnx"); }
+static void test_demo_round_trip(void) { round_trip(GAD_SOURCE_DIR "/tools/demo/fashion_cnn.onnx", 1); }
 static void test_ops_round_trip(void) {
     /* every op gad supports, BN folded and kept, ending in Softmax */
-    round_trip(gad_test_data("torch/gray_op13.onnx"));
-    round_trip(gad_test_data("torch/softmax_op13.onnx"));
-    round_trip(gad_test_data("onnx/ops13.onnx"));
+    round_trip(gad_test_data("torch/gray_op13.onnx"), 0);
+    round_trip(gad_test_data("torch/softmax_op13.onnx"), 0);
+    round_trip(gad_test_data("onnx/ops13.onnx"), 0);
 }
 
 static void test_save_errors(void) {
