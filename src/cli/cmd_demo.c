@@ -49,7 +49,18 @@ static int run(int (*cmd)(int, char **), const char *const *args) {
 }
 
 static int find_demo_dir(const char *given, char *out, size_t n) {
-    const char *cand[] = {given, getenv("GAD_DEMO_DIR"), GAD_DEMO_DIR_BUILD, GAD_DEMO_DIR_INSTALL};
+    /* next to an installed binary: BIN/../share/gad/demo */
+    char exe[2048] = "", rel[2200] = "";
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(rel, sizeof rel, "%s/../share/gad/demo", exe);
+        }
+    }
+    const char *cand[] = {given, getenv("GAD_DEMO_DIR"), rel, GAD_DEMO_DIR_BUILD, GAD_DEMO_DIR_INSTALL};
     for (size_t i = 0; i < sizeof cand / sizeof *cand; i++) {
         if (!cand[i] || !*cand[i]) continue;
         snprintf(out, n, "%s/fashion_cnn.onnx", cand[i]);
