@@ -12,93 +12,10 @@
 
 #include "gad/gad.h"
 #include "harness.h"
+#include "ref.h"
 
 #define TOL_FWD 1e-4
 #define TOL_GRAD 1e-3
-
-/* ---- reader for the .ref format of tools/gadref.py --------------------- */
-typedef struct ref_tensor {
-    char name[256];
-    int nd;
-    int64_t dims[8];
-    size_t count;
-    float *data;
-} ref_tensor;
-
-typedef struct ref_file {
-    int n;
-    ref_tensor *t;
-} ref_file;
-
-static void ref_free(ref_file *r) {
-    if (!r->t) return;
-    for (int i = 0; i < r->n; i++) free(r->t[i].data);
-    free(r->t);
-    r->t = NULL;
-    r->n = 0;
-}
-
-static int take(const unsigned char *buf, size_t size, size_t *pos, void *dst, size_t n) {
-    if (n > size - *pos) return -1;
-    memcpy(dst, buf + *pos, n);
-    *pos += n;
-    return 0;
-}
-
-/* Host is little-endian (x86/arm64 Linux), as the file is. */
-static int ref_load(const char *path, ref_file *r) {
-    memset(r, 0, sizeof *r);
-    size_t size = 0;
-    unsigned char *buf = gad_test_read_file(path, &size);
-    if (!buf) {
-        fprintf(stderr, "\n  %s: cannot read\n", path);
-        return -1;
-    }
-    size_t pos = 0;
-    char magic[8];
-    uint32_t n;
-    int rc = -1;
-    if (take(buf, size, &pos, magic, 8) || memcmp(magic, "GADREF1", 8) ||
-        take(buf, size, &pos, &n, 4) || n > 100000)
-        goto done;
-    r->t = calloc(n ? n : 1, sizeof *r->t);
-    if (!r->t) goto done;
-    for (uint32_t i = 0; i < n; i++) {
-        ref_tensor *t = &r->t[i];
-        uint32_t len, nd;
-        if (take(buf, size, &pos, &len, 4) || len >= sizeof t->name ||
-            take(buf, size, &pos, t->name, len))
-            goto done;
-        t->name[len] = 0;
-        if (take(buf, size, &pos, &nd, 4) || nd > 8) goto done;
-        t->nd = (int)nd;
-        t->count = 1;
-        for (uint32_t d = 0; d < nd; d++) {
-            if (take(buf, size, &pos, &t->dims[d], 8) || t->dims[d] < 0 || t->dims[d] > (1 << 28))
-                goto done;
-            t->count *= (size_t)t->dims[d];
-        }
-        if (t->count > (size - pos) / 4) goto done;
-        t->data = malloc(t->count * 4 + 4);
-        if (!t->data) goto done;
-        take(buf, size, &pos, t->data, t->count * 4);
-        r->n = (int)i + 1;
-    }
-    rc = pos == size ? 0 : -1;
-done:
-    if (rc) {
-        fprintf(stderr, "\n  %s: malformed reference file\n", path);
-        ref_free(r);
-    }
-    free(buf);
-    return rc;
-}
-
-static const ref_tensor *ref_get(const ref_file *r, const char *name) {
-    for (int i = 0; i < r->n; i++)
-        if (!strcmp(r->t[i].name, name)) return &r->t[i];
-    return NULL;
-}
 
 /* ---- comparisons --------------------------------------------------------- */
 /* worst relative error seen by check_close since the last reset, for the
@@ -129,13 +46,13 @@ static int check_close(const char *what, const float *got, const float *want, si
  * when the importer kept an initializer name, else (for parameters made by a
  * BatchNormalization fold) the unnamed reference ("param/~...") with the same
  * size and values. */
-static const ref_tensor *match_param(const ref_file *r, const gad_param_info *pi, char *key, size_t keysz) {
+static const gad_ref_tensor *match_param(const gad_ref_file *r, const gad_param_info *pi, char *key, size_t keysz) {
     snprintf(key, keysz, "param/%s", pi->name);
-    const ref_tensor *t = ref_get(r, key);
+    const gad_ref_tensor *t = gad_ref_find(r, key);
     if (t) return t;
-    const ref_tensor *best = NULL;
+    const gad_ref_tensor *best = NULL;
     for (int i = 0; i < r->n; i++) {
-        const ref_tensor *c = &r->t[i];
+        const gad_ref_tensor *c = &r->t[i];
         if (strncmp(c->name, "param/~", 7) || c->count != pi->count) continue;
         if (gad_test_rel_err(pi->data, c->data, c->count, 1e-12) <= 1e-5) {
             if (best) return NULL; /* ambiguous */
@@ -152,15 +69,15 @@ static void run_fixture(const char *name, int batch) {
     snprintf(path, sizeof path, "%s", gad_test_data("torch/"));
     size_t L = strlen(path);
     snprintf(path + L, sizeof path - L, "%s.ref", name);
-    ref_file r;
-    CU_ASSERT_EQUAL_FATAL(ref_load(path, &r), 0);
+    gad_ref_file r;
+    CU_ASSERT_EQUAL_FATAL(gad_ref_load(path, &r), 0);
     snprintf(path + L, sizeof path - L, "%s.onnx", name);
 
     gad_err e;
     gad_model *m = NULL;
     gad_plan *p = NULL;
     float *logits = NULL, *dx = NULL, *g = NULL;
-    const ref_tensor **gkeys = NULL;
+    const gad_ref_tensor **gkeys = NULL;
     e.msg[0] = 0;
     int rc = gad_model_load(path, &m, &e);
     if (rc) fprintf(stderr, "\n  gad_model_load(%s) -> %d: %s\n", path, rc, e.msg);
@@ -168,13 +85,13 @@ static void run_fixture(const char *name, int batch) {
     if (rc) goto out;
 
     snprintf(key, sizeof key, "x@%d", batch);
-    const ref_tensor *x = ref_get(&r, key);
+    const gad_ref_tensor *x = gad_ref_find(&r, key);
     snprintf(key, sizeof key, "r@%d", batch);
-    const ref_tensor *rr = ref_get(&r, key);
+    const gad_ref_tensor *rr = gad_ref_find(&r, key);
     snprintf(key, sizeof key, "logits@%d", batch);
-    const ref_tensor *lg = ref_get(&r, key);
+    const gad_ref_tensor *lg = gad_ref_find(&r, key);
     snprintf(key, sizeof key, "dx@%d", batch);
-    const ref_tensor *rdx = ref_get(&r, key);
+    const gad_ref_tensor *rdx = gad_ref_find(&r, key);
     CU_ASSERT_FATAL(x && rr && lg && rdx && x->nd == 4 && lg->nd == 2);
 
     int c, h, w;
@@ -203,7 +120,7 @@ static void run_fixture(const char *name, int batch) {
     for (int i = 0; i < np; i++) {
         gad_param_info pi;
         GAD_ASSERT_OK(gad_model_param(m, i, &pi), e);
-        const ref_tensor *rp = match_param(&r, &pi, key, sizeof key);
+        const gad_ref_tensor *rp = match_param(&r, &pi, key, sizeof key);
         if (!rp) fprintf(stderr, "\n  %s: no reference for parameter %d '%s' (%zu values)\n", name, i, pi.name, pi.count);
         CU_ASSERT_PTR_NOT_NULL(rp);
         if (!rp) continue;
@@ -216,7 +133,7 @@ static void run_fixture(const char *name, int batch) {
         CU_ASSERT(check_close(what, pi.data, rp->data, pi.count, 1e-5));
         char gkey[600];
         snprintf(gkey, sizeof gkey, "grad@%d/%s", batch, key + 6);
-        gkeys[i] = ref_get(&r, gkey);
+        gkeys[i] = gad_ref_find(&r, gkey);
         CU_ASSERT_PTR_NOT_NULL(gkeys[i]);
     }
 
@@ -256,7 +173,7 @@ static void run_fixture(const char *name, int batch) {
 
     /* guided backprop, where the fixture has a reference for it */
     snprintf(key, sizeof key, "guided_dx@%d", batch);
-    const ref_tensor *gdx = ref_get(&r, key);
+    const gad_ref_tensor *gdx = gad_ref_find(&r, key);
     if (gdx) {
         float *dxg = malloc(x->count * sizeof *dxg);
         CU_ASSERT_FATAL(dxg != NULL);
@@ -308,7 +225,7 @@ out:
     free(logits);
     gad_plan_free(p);
     gad_model_free(m);
-    ref_free(&r);
+    gad_ref_free(&r);
 }
 
 static void test_res_op13(void) { run_fixture("res_op13", 1); run_fixture("res_op13", 3); printf("\n"); }
@@ -426,11 +343,11 @@ static void test_torchvision(void) {
     CU_ASSERT_EQUAL_FATAL(st, 0);
     for (size_t t = 0; t < sizeof names / sizeof *names; t++) {
         char path[1024], what[256];
-        ref_file r;
+        gad_ref_file r;
         snprintf(path, sizeof path, "%s/%s.ref", dir, names[t]);
-        CU_ASSERT_EQUAL_FATAL(ref_load(path, &r), 0);
-        const ref_tensor *x = ref_get(&r, "x@1"), *rr = ref_get(&r, "r@1"), *lg = ref_get(&r, "logits@1"),
-                         *rdx = ref_get(&r, "dx@1");
+        CU_ASSERT_EQUAL_FATAL(gad_ref_load(path, &r), 0);
+        const gad_ref_tensor *x = gad_ref_find(&r, "x@1"), *rr = gad_ref_find(&r, "r@1"), *lg = gad_ref_find(&r, "logits@1"),
+                         *rdx = gad_ref_find(&r, "dx@1");
         CU_ASSERT_FATAL(x && rr && lg && rdx);
         snprintf(path, sizeof path, "%s/%s.onnx", dir, names[t]);
         gad_err e;
@@ -467,7 +384,7 @@ static void test_torchvision(void) {
         free(dx);
         gad_plan_free(p);
         gad_model_free(m);
-        ref_free(&r);
+        gad_ref_free(&r);
         /* the exports are large (resnet18 45 MB); keep /tmp small */
         remove(path);
         snprintf(path, sizeof path, "%s/%s.ref", dir, names[t]);

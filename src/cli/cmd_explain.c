@@ -22,18 +22,9 @@
 static int write_gad_images(const gad_cli_method *o, const gad_cli_model *cm, const char *stem, const float *x,
                             const float *plain_map, const float *fused, const uint8_t *mask, float *grey,
                             gad_err *err) {
-    const int c = cm->pp.channels, h = cm->pp.height, w = cm->pp.width;
-    const size_t hw = (size_t)h * w;
+    const int h = cm->pp.height, w = cm->pp.width;
     char path[4096];
-    for (size_t i = 0; i < hw; i++) {
-        double g = 0;
-        for (int ch = 0; ch < c; ch++) {
-            float mean = cm->pp.n_mean ? cm->pp.mean[cm->pp.n_mean == 1 ? 0 : ch] : 0;
-            float sd = cm->pp.n_std ? cm->pp.std[cm->pp.n_std == 1 ? 0 : ch] : 1;
-            g += x[ch * hw + i] * sd + mean;
-        }
-        grey[i] = (float)(g / c);
-    }
+    gad_cli_grey(cm, x, grey);
     gad_rgb mimg = {0}, gov = {0}, pov = {0}, both = {0};
     int rc = gad_render_mask(mask, h, w, 224, &mimg, err);
     snprintf(path, sizeof path, "%s/%s.gad-mask.png", o->out_dir, stem);

@@ -84,6 +84,20 @@ int gad_cli_load_input(const gad_cli_model *cm, const char *path, float *out, ga
     return rc;
 }
 
+void gad_cli_grey(const gad_cli_model *cm, const float *x, float *grey) {
+    const gad_preproc *pp = &cm->pp;
+    const size_t hw = (size_t)pp->height * pp->width;
+    for (size_t i = 0; i < hw; i++) {
+        double g = 0;
+        for (int ch = 0; ch < pp->channels; ch++) {
+            float mean = pp->n_mean ? pp->mean[pp->n_mean == 1 ? 0 : ch] : 0;
+            float sd = pp->n_std ? pp->std[pp->n_std == 1 ? 0 : ch] : 1;
+            g += x[ch * hw + i] * sd + mean;
+        }
+        grey[i] = (float)(g / pp->channels);
+    }
+}
+
 /* ---- input lists ---------------------------------------------------- */
 
 static int push(gad_cli_paths *p, int *cap, const char *s) {

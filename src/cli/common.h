@@ -32,6 +32,10 @@ void gad_cli_model_close(gad_cli_model *cm);
 /* Read and preprocess one image into `out` (pp.channels x pp.height x pp.width). */
 int gad_cli_load_input(const gad_cli_model *cm, const char *path, float *out, gad_err *err);
 
+/* The model input x un-normalised and averaged over channels: the grey
+ * background of overlays (H x W floats). */
+void gad_cli_grey(const gad_cli_model *cm, const float *x, float *grey);
+
 /* Image paths from the positionals (files, or folders searched recursively for
  * .png/.jpg/.jpeg/.tif/.tiff, sorted) and --list. Caller frees with
  * gad_cli_paths_free. Empty result is an error. */

@@ -233,15 +233,7 @@ int gad_cli_write_attribution(const gad_cli_method *o, const gad_cli_model *cm, 
     if ((rc = gad_tiff_write_float(out, map, 1, h, w, err))) return rc;
 
     /* grey background: the model input un-normalised, averaged over channels */
-    for (size_t i = 0; i < hw; i++) {
-        double g = 0;
-        for (int ch = 0; ch < c; ch++) {
-            float mean = cm->pp.n_mean ? cm->pp.mean[cm->pp.n_mean == 1 ? 0 : ch] : 0;
-            float sd = cm->pp.n_std ? cm->pp.std[cm->pp.n_std == 1 ? 0 : ch] : 1;
-            g += x[ch * hw + i] * sd + mean;
-        }
-        grey[i] = (float)(g / c);
-    }
+    gad_cli_grey(cm, x, grey);
     int is_signed = !(o->cfg.method == GAD_METHOD_SALIENCY || o->cfg.noise == GAD_NOISE_SMOOTHGRAD_SQ ||
                       o->cfg.noise == GAD_NOISE_VARGRAD || o->reduce == GAD_REDUCE_ABSSUM ||
                       o->reduce == GAD_REDUCE_L2);
