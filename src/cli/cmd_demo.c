@@ -124,9 +124,52 @@ static int write_fit_set(const char *data_dir, const char *out, int per_class, c
     return rc;
 }
 
+static void html_text(FILE *o, const char *s, size_t n) {
+    for (size_t i = 0; i < n && s[i]; i++) {
+        if (s[i] == '<') fputs("&lt;", o);
+        else if (s[i] == '>') fputs("&gt;", o);
+        else if (s[i] == '&') fputs("&amp;", o);
+        else if (s[i] != '`') fputc(s[i], o);
+    }
+}
+
+/* The few Markdown forms gad eval's report.md uses, as HTML: headings,
+ * tables (first row as header, the |---| row dropped), list items, text. */
+static void md_to_html(FILE *o, FILE *md) {
+    char line[8192];
+    int in_table = 0, header = 0;
+    while (fgets(line, sizeof line, md)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] == '|') {
+            if (!in_table) fputs("<table>\n", o), in_table = 1, header = 1;
+            if (strstr(line, "|---")) continue;
+            fputs("<tr>", o);
+            char *cell = line + 1, *bar;
+            while ((bar = strchr(cell, '|'))) {
+                fputs(header ? "<th>" : "<td>", o);
+                html_text(o, cell, (size_t)(bar - cell));
+                fputs(header ? "</th>" : "</td>", o);
+                cell = bar + 1;
+            }
+            fputs("</tr>\n", o);
+            header = 0;
+            continue;
+        }
+        if (in_table) fputs("</table>\n", o), in_table = 0;
+        if (!line[0] || !strncmp(line, "# ", 2)) continue;
+        const char *open = "<p>", *close = "</p>", *text = line;
+        if (!strncmp(line, "## ", 3)) open = "<h4>", close = "</h4>", text = line + 3;
+        else if (!strncmp(line, "- ", 2)) open = "<p>&bull; ", text = line + 2;
+        fputs(open, o);
+        html_text(o, text, strlen(text));
+        fputs(close, o);
+        fputc('\n', o);
+    }
+    if (in_table) fputs("</table>\n", o);
+}
+
 /* index.html: one page with every image's input, plain and GAD overlays per
- * method, and the evaluation reports (their Markdown tables shown as text,
- * the curves as images). */
+ * method, then the evaluation reports and curves. */
 static int write_index(const char *out, const char *demo, const gad_cli_paths *imgs, gad_err *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/index.html", out);
@@ -135,38 +178,16 @@ static int write_index(const char *out, const char *demo, const gad_cli_paths *i
     if (rc) return rc;
     FILE *o = f.f;
     fprintf(o, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>gad demo: GAD on Fashion-MNIST</title>\n"
-               "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}img{image-rendering:pixelated}"
-               "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px;text-align:center;"
-               "font-size:13px}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}"
-               ".cap{font-size:11px;color:#555}</style></head><body>\n");
+               "<style>body{font-family:sans-serif;margin:2em;max-width:1500px}img{image-rendering:pixelated}"
+               "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:3px 6px;"
+               "text-align:center;font-size:13px}th{background:#f0f0f0}.cap{font-size:11px;color:#555}</style>"
+               "</head><body>\n");
     fprintf(o, "<h1>GAD (Gradient Artificial Distancing) on the bundled Fashion-MNIST model</h1>\n"
-               "<p>Class pair: <b>Sneaker</b> vs <b>Ankle boot</b>. Model: <code>%s/fashion_cnn.onnx</code>. "
-               "For each image: the input; for each method the plain attribution (left) and GAD's fused "
-               "regions (right of the pair shows the plain map, left the fused GAD map). Red: evidence for "
-               "the explained class; blue: against.</p>\n",
+               "<p>Class pair: <b>Sneaker</b> vs <b>Ankle boot</b>. Model: <code>%s/fashion_cnn.onnx</code>; "
+               "support models in <code>support/</code> (see <code>support/fit.json</code>). For each image and "
+               "method: the plain attribution, then GAD's fused regions (left) beside the plain map (right). "
+               "Red: evidence for the explained class; blue: against. Evaluation tables and curves follow.</p>\n",
             demo);
-    fprintf(o, "<h2>Evaluation</h2>\n");
-    for (int m = 0; m < N_METHODS; m++) {
-        char md[4096];
-        snprintf(md, sizeof md, "%s/eval/%s/report.md", out, methods[m]);
-        FILE *r = fopen(md, "r");
-        fprintf(o, "<h3>%s</h3>\n", methods[m]);
-        if (r) {
-            fprintf(o, "<pre>");
-            int ch;
-            while ((ch = fgetc(r)) != EOF) {
-                if (ch == '<') fputs("&lt;", o);
-                else if (ch == '>') fputs("&gt;", o);
-                else if (ch == '&') fputs("&amp;", o);
-                else fputc(ch, o);
-            }
-            fprintf(o, "</pre>\n");
-            fclose(r);
-        }
-        fprintf(o, "<p><img src=\"eval/%s/%s.deletion.svg\" width=\"420\"> "
-                   "<img src=\"eval/%s/%s.insertion.svg\" width=\"420\"></p>\n",
-                methods[m], methods[m], methods[m], methods[m]);
-    }
     fprintf(o, "<h2>Images</h2>\n<table><tr><th>input</th>");
     for (int m = 0; m < N_METHODS; m++) fprintf(o, "<th>%s: plain</th><th>%s: GAD | plain</th>", methods[m], methods[m]);
     fprintf(o, "</tr>\n");
@@ -181,8 +202,21 @@ static int write_index(const char *out, const char *demo, const gad_cli_paths *i
                     methods[m], stem, methods[m], stem);
         fprintf(o, "</tr>\n");
     }
-    fprintf(o, "</table>\n<p class=\"cap\">Made by <code>gad demo</code> (gad %s).</p></body></html>\n",
-            gad_version());
+    fprintf(o, "</table>\n<h2>Evaluation</h2>\n");
+    for (int m = 0; m < N_METHODS; m++) {
+        char md[4096];
+        snprintf(md, sizeof md, "%s/eval/%s/report.md", out, methods[m]);
+        FILE *r = fopen(md, "r");
+        fprintf(o, "<h3>%s</h3>\n", methods[m]);
+        if (r) {
+            md_to_html(o, r);
+            fclose(r);
+        }
+        fprintf(o, "<p><img src=\"eval/%s/%s.deletion.svg\" width=\"460\"> "
+                   "<img src=\"eval/%s/%s.insertion.svg\" width=\"460\"></p>\n",
+                methods[m], methods[m], methods[m], methods[m]);
+    }
+    fprintf(o, "<p class=\"cap\">Made by <code>gad demo</code> (gad %s).</p></body></html>\n", gad_version());
     return gad_atomic_commit(&f, err);
 }
 

@@ -102,7 +102,7 @@ static Onnx__TensorProto *tensor(arena *a, const char *name, int nd, const int64
     if (!t || !d) return NULL;
     onnx__tensor_proto__init(t);
     t->name = astr(a, name);
-    memcpy(d, dims, (size_t)nd * sizeof *d);
+    if (nd) memcpy(d, dims, (size_t)nd * sizeof *d);
     t->n_dims = (size_t)nd;
     t->dims = d;
     t->has_data_type = 1;
