@@ -188,11 +188,47 @@ static void test_isa_paths_agree(void) {
     }
 }
 
+/* A run stopped by SIGINT or SIGTERM leaves only complete files: no
+ * temporary, no results.jsonl (written whole at the end), and every
+ * attribution file that exists reads back. */
+static void test_interrupted_run_leaves_no_partial_files(void) {
+    static const char *const sigs[] = {"INT", "TERM"};
+    for (int k = 0; k < 2; k++) {
+        char dir[512], cmd[2048];
+        snprintf(dir, sizeof dir, "%s/interrupted-%s", gad_test_tmpdir(), sigs[k]);
+        snprintf(cmd, sizeof cmd,
+                 "timeout -s %s 1.5 " CLI " attribute --model " DEMO "/fashion_cnn.onnx --method ig --steps 4000 "
+                 "--threads 1 --out %s " DEMO "/images 2>&1; echo \"exit $?\"",
+                 sigs[k], dir);
+        gad_test_run(cmd, out, sizeof out);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "exit 124")); /* stopped by the signal, not finished */
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "interrupted"));
+        snprintf(cmd, sizeof cmd, "ls -a %s", dir);
+        CU_ASSERT_EQUAL(gad_test_run(cmd, out, sizeof out), 0);
+        CU_ASSERT_PTR_NULL(strstr(out, ".tmp."));
+        CU_ASSERT_PTR_NULL(strstr(out, "results.jsonl"));
+        int complete = 0;
+        for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+            if (!strstr(line, ".attr.tiff")) continue;
+            char path[1024];
+            float *data = NULL;
+            int c, h, w;
+            gad_err e;
+            snprintf(path, sizeof path, "%s/%s", dir, line);
+            CU_ASSERT_EQUAL(gad_tiff_read_float(path, &data, &c, &h, &w, &e), 0);
+            complete += data != NULL;
+            free(data);
+        }
+        printf("\n  SIG%s: %d complete attribution files, no temporaries", sigs[k], complete);
+    }
+}
+
 void gad_test_register_cli(void) {
     static const gad_test_case t[] = {{"info", test_info},
                                       {"predict_matches_pytorch", test_predict_matches_pytorch},
                                       {"bad_input", test_bad_input},
                                       {"isa_paths_agree", test_isa_paths_agree},
+                                      {"interrupted_run", test_interrupted_run_leaves_no_partial_files},
                                       {0, 0}};
     gad_test_add_suite("cli", t);
 }

@@ -1,11 +1,14 @@
 /* gad — the command line. A thin layer over the library: parse flags, call
  * the API, print results; every failure is one line on stderr naming the
  * file and the problem, and a non-zero exit. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
+#include "io/atomic.h"
 
 int gad_cli_fail(const gad_err *err) {
     fprintf(stderr, "gad: %s\n", err->msg[0] ? err->msg : gad_strerror(err->code));
@@ -44,7 +47,29 @@ static void usage(FILE *f) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
 }
 
+/* SIGINT/SIGTERM: remove every output still being written (their final
+ * names only ever hold complete files), say so, and die of the signal so
+ * the caller sees how the run ended. Only async-signal-safe calls here. */
+static void on_signal(int sig) {
+    gad_atomic_cleanup_all();
+    static const char msg[] = "gad: interrupted; files being written were removed, finished ones are complete\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int main(int argc, char **argv) {
+    install_signal_handlers();
     if (argc < 2) {
         usage(stderr);
         return 2;
