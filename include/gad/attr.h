@@ -75,7 +75,9 @@ typedef struct gad_attr_config {
     int samples;               /* noise tunnel samples (default 10) */
     float stdev;               /* relative to the input's value range (0.15) */
     uint64_t seed;             /* noise tunnel draws */
-    int batch;                 /* points a plan runs at once (default 16) */
+    int batch;                 /* points a plan runs at once; 0 (default) = auto:
+                                  as many as keep a plan's buffers within
+                                  64 MB, between 1 and 16 */
     int threads;               /* 0 = all OpenMP threads */
 } gad_attr_config;
 

@@ -24,6 +24,8 @@
 #include "gad/gad.h"
 #include "gad/simd.h"
 
+#define GAD_AUTO_BATCH_BYTES ((size_t)64 << 20)
+
 typedef struct worker {
     gad_plan *plan;  /* batch = a->batch, backward to the input */
     gad_plan *probe; /* batch 1, forward only: F(x), F(x') */
@@ -53,7 +55,7 @@ void gad_attr_config_init(gad_attr_config *cfg) {
     cfg->noise = GAD_NOISE_NONE;
     cfg->samples = 10;
     cfg->stdev = 0.15f;
-    cfg->batch = 16;
+    cfg->batch = 0; /* auto */
 }
 
 /* Points one image needs for one noise sample. */
@@ -135,8 +137,8 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
                            "attribution: noise tunnel needs samples >= 1 and a finite stdev >= 0");
     if ((unsigned)cfg->noise > GAD_NOISE_VARGRAD)
         return gad_err_set(err, GAD_EINVAL, "attribution: unknown noise tunnel %d", (int)cfg->noise);
-    if (cfg->batch < 1 || cfg->batch > 4096)
-        return gad_err_set(err, GAD_EINVAL, "attribution: batch %d out of range [1, 4096]", cfg->batch);
+    if (cfg->batch < 0 || cfg->batch > 4096)
+        return gad_err_set(err, GAD_EINVAL, "attribution: batch %d out of range [0 (auto), 4096]", cfg->batch);
     int k = gad_model_num_classes(m);
     int rc = check_target(&cfg->target, k, name, err);
     if (rc) return rc;
@@ -150,9 +152,23 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
     int pts = points_per_sample(a) * (cfg->noise != GAD_NOISE_NONE && cfg->method != GAD_METHOD_IG
                                           ? cfg->samples
                                           : 1);
+    int batch = cfg->batch;
+    if (batch == 0) {
+        /* auto: as many points as keep a plan's buffers within
+         * GAD_AUTO_BATCH_BYTES, at most 16. Measured on resnet18 at 224x224
+         * (2 cores, IG-50): batch 1 ran 10 % faster than 16 in a third of
+         * the memory; small models gain from the larger batches. */
+        gad_plan *probe;
+        int rc = gad_plan_create(m, 1, GAD_PLAN_BACKWARD_DATA, &probe, err);
+        if (rc) return rc;
+        size_t per = gad_plan_bytes(probe) + 1;
+        gad_plan_free(probe);
+        size_t fit = GAD_AUTO_BATCH_BYTES / per;
+        batch = fit < 1 ? 1 : fit > 16 ? 16 : (int)fit;
+    }
     /* chunks of equal size: 50 points with --batch 16 run as 13+13+13+11,
      * not 16+16+16+2 (a plan computes its whole batch every time) */
-    int chunks = (pts + cfg->batch - 1) / cfg->batch;
+    int chunks = (pts + batch - 1) / batch;
     a->batch = (pts + chunks - 1) / chunks;
     a->n_workers = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
     a->w = calloc((size_t)a->n_workers, sizeof *a->w);

@@ -117,7 +117,7 @@ int gad_cli_method_parse(const gad_args *a, const gad_model *m, gad_cli_method *
     c->samples = (int)v;
     if ((rc = gad_args_double(a, "stdev", 0.15, 0, 1e6, &dv, err))) return rc;
     c->stdev = (float)dv;
-    if ((rc = gad_args_int(a, "batch", 16, 1, 4096, &v, err))) return rc;
+    if ((rc = gad_args_int(a, "batch", 0, 0, 4096, &v, err))) return rc;
     c->batch = (int)v;
     if ((rc = gad_args_int(a, "threads", 0, 1, 4096, &v, err))) return rc;
     c->threads = (int)v;

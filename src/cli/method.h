@@ -18,7 +18,7 @@
         {"stdev", 1, "S: noise stdev relative to the input's value range (0.15)", 0},             \
         {"target", 1, "T: pred|INDEX|NAME|contrast:P,Q (pred)", 0},                               \
         {"labels", 1, "FILE: class names, one a line, for --target NAME", 0},                     \
-        {"batch", 1, "N: points run through the network at once (16)", 0},                        \
+        {"batch", 1, "N: points run through the network at once (0 = auto: plan buffers within 64 MB, 1..16)", 0},                        \
         {"threads", 1, "N: worker threads (all cores)", 0}
 
 typedef struct gad_cli_method {
