@@ -476,7 +476,7 @@ def main():
     ap.add_argument("--demo-images", type=int, default=256)
     ap.add_argument("--quadrature", default="gausslegendre")
     ap.add_argument("--internal-batch", type=int, default=25)
-    ap.add_argument("--batch", type=int, default=16, help="gad --batch for the IG pairs")
+    ap.add_argument("--batch", type=int, default=0, help="gad --batch for the IG pairs (0 = gad's automatic choice)")
     ap.add_argument("--batches", type=lambda s: [int(v) for v in s.split(",")], default=[1, 4, 8, 16, 32])
     ap.add_argument("--gemm-n", type=int, default=3072)
     ap.add_argument("--quick", action="store_true", help="1 repeat, fewer images (a smoke test)")
