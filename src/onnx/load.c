@@ -548,6 +548,21 @@ static int op_conv(ctx *c) {
     return 0;
 }
 
+/* Give node ni its weight (dims wd[0..nd)) and, when given, a bias of
+ * wd[0] values, as new parameters. */
+static int attach_params(ctx *c, int ni, const char *wname, int nd, const int64_t *wd, const float *w,
+                         const char *bname, const float *bias) {
+    int pw = add_param(c, wname, nd, wd, w);
+    if (pw < 0) return oom(c);
+    c->g->nodes[ni].weight = pw;
+    if (bias) {
+        int pb = add_param(c, bname, 1, wd, bias);
+        if (pb < 0) return oom(c);
+        c->g->nodes[ni].bias = pb;
+    }
+    return 0;
+}
+
 /* Depthwise 1x1 conv y[c] = s[c] x[c] + t[c] (t may be NULL: no bias). */
 static int emit_affine(ctx *c, entry *x, const char *onnx_op, int64_t C, const float *s,
                        const float *t, const char *wname, const char *bname) {
@@ -556,15 +571,7 @@ static int emit_affine(ctx *c, entry *x, const char *onnx_op, int64_t C, const f
     c->g->nodes[ni].group = (int)C;
     c->g->nodes[ni].kernel[0] = c->g->nodes[ni].kernel[1] = 1;
     int64_t wd[4] = {C, 1, 1, 1};
-    int pw = add_param(c, wname, 4, wd, s);
-    if (pw < 0) return oom(c);
-    c->g->nodes[ni].weight = pw;
-    if (t) {
-        int pb = add_param(c, bname, 1, wd, t);
-        if (pb < 0) return oom(c);
-        c->g->nodes[ni].bias = pb;
-    }
-    return 0;
+    return attach_params(c, ni, wname, 4, wd, s, bname, t);
 }
 
 static int op_batchnorm(ctx *c) {
@@ -744,15 +751,7 @@ static int emit_gemm(ctx *c, entry *x, const char *onnx_op, const float *w, int6
     int in[1] = {x->val}, ni, rc;
     if ((rc = emit(c, GAD_OP_GEMM, onnx_op, 1, in, 2, &ni))) return rc;
     int64_t wd[2] = {out, inn};
-    int pw = add_param(c, wname, 2, wd, w);
-    if (pw < 0) return oom(c);
-    c->g->nodes[ni].weight = pw;
-    if (bias) {
-        int pb = add_param(c, bname, 1, wd, bias);
-        if (pb < 0) return oom(c);
-        c->g->nodes[ni].bias = pb;
-    }
-    return 0;
+    return attach_params(c, ni, wname, 2, wd, w, bname, bias);
 }
 
 static int op_gemm(ctx *c) {
