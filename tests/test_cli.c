@@ -54,6 +54,17 @@ static void test_info(void) {
     rc = gad_test_run(CLI " info --model " DEMO "/fashion_cnn.onnx", out, sizeof out);
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "29738 parameters"));
+
+    /* free spatial dims: described without shapes, then with --size */
+    rc = gad_test_run(CLI " info --model " GAD_SOURCE_DIR "/tests/data/torch/res_freehw_op13.onnx", out, sizeof out);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "H, W free"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "2730 parameters"));
+    rc = gad_test_run(CLI " info --size 32x40 --model " GAD_SOURCE_DIR "/tests/data/torch/res_freehw_op13.onnx", out,
+                      sizeof out);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "3 x 32 x 40"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "2730 parameters, "));
 }
 
 static void test_predict_matches_pytorch(void) {

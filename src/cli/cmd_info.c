@@ -4,8 +4,12 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 
+/* Shapes are unknown (out_nd 0) for models with free spatial dims until
+ * --size is given. */
 static void dims_str(const gad_layer_info *l, char *buf, size_t n) {
-    if (l->out_nd == 3)
+    if (l->out_nd == 0)
+        snprintf(buf, n, "free");
+    else if (l->out_nd == 3)
         snprintf(buf, n, "%dx%dx%d", l->out_dims[0], l->out_dims[1], l->out_dims[2]);
     else
         snprintf(buf, n, "%d", l->out_dims[0]);
@@ -14,8 +18,12 @@ static void dims_str(const gad_layer_info *l, char *buf, size_t n) {
 static void print_json(const gad_model *m, int c, int h, int w) {
     printf("{\"model\": ");
     gad_json_string(stdout, gad_model_name(m));
-    printf(", \"input\": [%d, %d, %d], \"classes\": %d, \"softmax_removed\": %s, \"layers\": [",
-           c, h, w, gad_model_num_classes(m), gad_model_had_softmax(m) ? "true" : "false");
+    if (h)
+        printf(", \"input\": [%d, %d, %d]", c, h, w);
+    else
+        printf(", \"input\": [%d, null, null]", c);
+    printf(", \"classes\": %d, \"softmax_removed\": %s, \"layers\": [", gad_model_num_classes(m),
+           gad_model_had_softmax(m) ? "true" : "false");
     for (int i = 0; i < gad_model_num_layers(m); i++) {
         gad_layer_info l;
         gad_model_layer(m, i, &l);
@@ -33,9 +41,15 @@ static void print_json(const gad_model *m, int c, int h, int w) {
 
 static void print_table(const gad_model *m, int c, int h, int w) {
     printf("model:   %s\n", gad_model_name(m));
-    printf("input:   %d x %d x %d (C x H x W, batch free)\n", c, h, w);
-    printf("output:  %d logits%s\n", gad_model_num_classes(m),
-           gad_model_had_softmax(m) ? " (the file's final Softmax is removed: gad works on logits)" : "");
+    if (h)
+        printf("input:   %d x %d x %d (C x H x W, batch free)\n", c, h, w);
+    else
+        printf("input:   %d x H x W with H, W free (give --size HxW for shapes, classes and FLOPs)\n", c);
+    if (gad_model_num_classes(m))
+        printf("output:  %d logits", gad_model_num_classes(m));
+    else
+        printf("output:  logits (their count follows from --size)");
+    printf("%s\n", gad_model_had_softmax(m) ? " (the file's final Softmax is removed: gad works on logits)" : "");
     printf("\n%4s  %-28s %-18s %-30s %-12s %12s %14s\n", "#", "layer", "op", "from ONNX", "output",
            "params", "FLOPs");
     for (int i = 0; i < gad_model_num_layers(m); i++) {
@@ -43,11 +57,16 @@ static void print_table(const gad_model *m, int c, int h, int w) {
         char dims[48];
         gad_model_layer(m, i, &l);
         dims_str(&l, dims, sizeof dims);
-        printf("%4d  %-28.28s %-18s %-30.30s %-12s %12lld %14lld\n", i, l.name, l.op, l.onnx_op, dims,
-               (long long)l.params, (long long)l.flops);
+        char flops[32];
+        snprintf(flops, sizeof flops, h ? "%lld" : "-", (long long)l.flops);
+        printf("%4d  %-28.28s %-18s %-30.30s %-12s %12lld %14s\n", i, l.name, l.op, l.onnx_op, dims,
+               (long long)l.params, flops);
     }
-    printf("\ntotal:   %lld parameters, %.4g MFLOPs forward per image\n",
-           (long long)gad_model_total_params(m), (double)gad_model_total_flops(m) / 1e6);
+    if (h)
+        printf("\ntotal:   %lld parameters, %.4g MFLOPs forward per image\n",
+               (long long)gad_model_total_params(m), (double)gad_model_total_flops(m) / 1e6);
+    else
+        printf("\ntotal:   %lld parameters\n", (long long)gad_model_total_params(m));
 }
 
 int gad_cmd_info(int argc, char **argv) {
@@ -62,7 +81,19 @@ int gad_cmd_info(int argc, char **argv) {
     }
     if (a.n_pos)
         return gad_cli_fail_msg("gad info: unexpected argument '%s'", a.pos[0]);
-    gad_cli_model cm;
+    gad_cli_model cm = {0};
+    int c, h, w;
+    if (!gad_args_get(&a, "size") && gad_args_get(&a, "model")) {
+        /* a model with free spatial dims is still described, without shapes */
+        if (gad_model_load(gad_args_get(&a, "model"), &cm.model, &err)) return gad_cli_fail(&err);
+        gad_model_input_dims(cm.model, &c, &h, &w);
+        if (!h) {
+            (gad_args_has(&a, "json") ? print_json : print_table)(cm.model, c, 0, 0);
+            gad_cli_model_close(&cm);
+            return 0;
+        }
+        gad_cli_model_close(&cm);
+    }
     if (gad_cli_model_open(&a, &cm, &err)) return gad_cli_fail(&err);
     if (gad_args_has(&a, "json"))
         print_json(cm.model, cm.pp.channels, cm.pp.height, cm.pp.width);
