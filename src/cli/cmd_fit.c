@@ -255,6 +255,7 @@ int gad_cmd_fit(int argc, char **argv) {
                l->epochs_run, l->train_mse, l->holdout_mse, l->train_fidelity, l->holdout_fidelity, res.gap_mean,
                l->gap_mean, l->seconds);
     }
+    fflush(stdout); /* the figures before whatever a caller prints next */
     if (!accepted && !status) {
         const gad_fit_level *l = &res.levels[worst];
         status = gad_cli_fail_msg(
