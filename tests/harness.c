@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "gad/gad.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,4 +96,31 @@ int gad_test_run(const char *cmd, char *buf, size_t bufsize) {
     while (fread(sink, 1, sizeof sink, p) > 0) {}
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+float *gad_test_demo_images(int *n_out, int *labels) {
+    char cmd[512], list[16384];
+    *n_out = 0;
+    snprintf(cmd, sizeof cmd, "ls %s/tools/demo/images", GAD_SOURCE_DIR);
+    if (gad_test_run(cmd, list, sizeof list)) return NULL;
+    float *x = malloc(64 * 784 * sizeof(float));
+    gad_preproc pp = {.channels = 1, .height = 28, .width = 28};
+    int n = 0;
+    for (char *line = strtok(list, "\n"); x && line && n < 64; line = strtok(NULL, "\n")) {
+        char path[1024];
+        gad_image img;
+        gad_err e;
+        snprintf(path, sizeof path, "%s/tools/demo/images/%s", GAD_SOURCE_DIR, line);
+        if (gad_image_load(path, 0, &img, &e) || gad_preprocess(&img, &pp, x + (size_t)n * 784, path, &e)) {
+            fprintf(stderr, "\n  %s\n", e.msg);
+            gad_image_free(&img);
+            free(x);
+            return NULL;
+        }
+        gad_image_free(&img);
+        if (labels) labels[n] = !strncmp(line, "ankle-boot", 10) ? 9 : 7;
+        n++;
+    }
+    *n_out = n;
+    return x;
 }

@@ -32,6 +32,11 @@ void *gad_test_read_file(const char *path, size_t *size);
  * otherwise prints one visible "SKIPPED: ..." line naming `what`. */
 int gad_test_have_torch(const char *what);
 
+/* The 48 bundled demo images (tools/demo/images, sorted: ankle-boot-*
+ * then sneaker-*), preprocessed for the 1 x 28 x 28 demo model; labels (may
+ * be NULL) get 9 (Ankle boot) or 7 (Sneaker). Caller frees. NULL on error. */
+float *gad_test_demo_images(int *n, int *labels);
+
 /* Run a shell command, capture stdout into buf (NUL-terminated); returns
  * the exit status (or -1). */
 int gad_test_run(const char *cmd, char *buf, size_t bufsize);

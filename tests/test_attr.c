@@ -201,20 +201,9 @@ static void test_completeness_demo(void) {
     gad_model *m;
     gad_err e;
     GAD_ASSERT_OK(gad_model_load(GAD_SOURCE_DIR "/tools/demo/fashion_cnn.onnx", &m, &e), e);
-    char list[16384], cmd[512];
-    snprintf(cmd, sizeof cmd, "ls %s/tools/demo/images", GAD_SOURCE_DIR);
-    CU_ASSERT_EQUAL_FATAL(gad_test_run(cmd, list, sizeof list), 0);
-    float *x = malloc(48 * 784 * sizeof(float)), *attr = malloc(48 * 784 * sizeof(float));
-    gad_preproc pp = {.channels = 1, .height = 28, .width = 28};
-    int n = 0;
-    for (char *line = strtok(list, "\n"); line && n < 48; line = strtok(NULL, "\n"), n++) {
-        char path[1024];
-        gad_image img;
-        snprintf(path, sizeof path, "%s/tools/demo/images/%s", GAD_SOURCE_DIR, line);
-        GAD_ASSERT_OK(gad_image_load(path, 0, &img, &e), e);
-        GAD_ASSERT_OK(gad_preprocess(&img, &pp, x + n * 784, path, &e), e);
-        gad_image_free(&img);
-    }
+    int n;
+    float *x = gad_test_demo_images(&n, NULL), *attr = malloc(48 * 784 * sizeof(float));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
     CU_ASSERT_EQUAL_FATAL(n, 48);
     gad_attr_result res[48];
     double worst[3];

@@ -119,36 +119,12 @@ static void test_mse_gradient_fd(void) {
     free(x);
 }
 
-/* The 48 bundled demo images (Sneaker, Ankle boot), preprocessed. */
-static float *demo_images(int *n_out, int *labels) {
-    static const char *const names[] = {"sneaker", "ankle-boot"};
-    char cmd[512], list[16384];
-    snprintf(cmd, sizeof cmd, "ls %s/images", DEMO);
-    CU_ASSERT_EQUAL(gad_test_run(cmd, list, sizeof list), 0);
-    float *x = malloc(64 * 784 * sizeof(float));
-    int n = 0;
-    gad_preproc pp = {.channels = 1, .height = 28, .width = 28};
-    for (char *line = strtok(list, "\n"); line && n < 64; line = strtok(NULL, "\n")) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/images/%s", DEMO, line);
-        gad_image img;
-        gad_err e;
-        GAD_ASSERT_OK(gad_image_load(path, 0, &img, &e), e);
-        GAD_ASSERT_OK(gad_preprocess(&img, &pp, x + (size_t)n * 784, path, &e), e);
-        gad_image_free(&img);
-        labels[n] = !strncmp(line, names[1], strlen(names[1])) ? 9 : 7;
-        n++;
-    }
-    *n_out = n;
-    return x;
-}
-
 static void test_fit_demo(void) {
     gad_model *f;
     gad_err e;
     GAD_ASSERT_OK(gad_model_load(DEMO "/fashion_cnn.onnx", &f, &e), e);
     int n, labels[64];
-    float *x = demo_images(&n, labels);
+    float *x = gad_test_demo_images(&n, labels);
     CU_ASSERT_EQUAL_FATAL(n, 48);
     gad_fit_config cfg;
     gad_fit_config_init(&cfg);

@@ -23,6 +23,7 @@
 #include "gad/attr.h"
 #include "gad/gad.h"
 #include "gad/simd.h"
+#include "core/mix.h"
 
 #define GAD_AUTO_BATCH_BYTES ((size_t)64 << 20)
 
@@ -213,23 +214,10 @@ size_t gad_attributor_bytes(const gad_attributor *a) {
 
 /* ---- noise: splitmix64 counter stream, Box-Muller ------------------- */
 
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t hash_floats(const float *x, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    const unsigned char *b = (const unsigned char *)x;
-    for (size_t i = 0; i < n * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* out = x + N(0, sigma^2), the stream keyed by `key`. */
 static void add_noise(float *out, const float *x, size_t n, float sigma, uint64_t key) {
     for (size_t i = 0; i < n; i += 2) {
-        uint64_t r1 = mix64(key + 2 * i + 1), r2 = mix64(key + 2 * i + 2);
+        uint64_t r1 = gad_mix64(key + 2 * i + 1), r2 = gad_mix64(key + 2 * i + 2);
         double u1 = ((r1 >> 11) + 1.0) * 0x1.0p-53; /* (0, 1]: log is finite */
         double u2 = (r2 >> 11) * 0x1.0p-53;
         double rad = sqrt(-2 * log(u1)) * sigma;
@@ -323,11 +311,11 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
              * sums live in `out` and acc_sq. */
             float mn, mx;
             gad_simd_minmax(x, d, &mn, &mx);
-            uint64_t key = mix64(cfg->seed ^ hash_floats(x, d));
+            uint64_t key = gad_mix64(cfg->seed ^ gad_hash_bytes(GAD_FNV_OFFSET, x, d * sizeof(float)));
             memset(out, 0, d * sizeof(float));
             memset(w->acc_sq, 0, d * sizeof(float));
             for (int s = 0; s < cfg->samples; s++) {
-                add_noise(w->noisy, x, d, cfg->stdev * (mx - mn), key + (uint64_t)s * 0x9e3779b97f4a7c15ULL);
+                add_noise(w->noisy, x, d, cfg->stdev * (mx - mn), key + (uint64_t)s * GAD_GOLDEN64);
                 /* ig_one finishes in place: element i reads noisy[i] first */
                 if ((rc = ig_one(a, w, t, w->noisy, b, p, w->noisy, err))) return rc;
                 gad_simd_accumulate_sq(out, w->acc_sq, w->noisy, d);
@@ -342,7 +330,7 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
         uint64_t key = 0;
         if (cfg->noise != GAD_NOISE_NONE) {
             gad_simd_minmax(x, d, &mn, &mx);
-            key = mix64(cfg->seed ^ hash_floats(x, d));
+            key = gad_mix64(cfg->seed ^ gad_hash_bytes(GAD_FNV_OFFSET, x, d * sizeof(float)));
             memset(out, 0, d * sizeof(float));
             memset(w->acc_sq, 0, d * sizeof(float));
         }
@@ -353,7 +341,7 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
                 if (cfg->noise == GAD_NOISE_NONE)
                     memcpy(pt, x, d * sizeof(float));
                 else
-                    add_noise(pt, x, d, cfg->stdev * (mx - mn), key + (uint64_t)(s + j) * 0x9e3779b97f4a7c15ULL);
+                    add_noise(pt, x, d, cfg->stdev * (mx - mn), key + (uint64_t)(s + j) * GAD_GOLDEN64);
             }
             if ((rc = gad_plan_forward(w->plan, w->xb, w->logits, err))) return rc;
             set_dlogits(a, w, t, nb, p);

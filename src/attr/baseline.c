@@ -6,18 +6,13 @@
 
 #include "gad/attr.h"
 #include "gad/gad.h"
+#include "core/mix.h"
 
 static float ch_mean(const gad_preproc *pp, int c) {
     return pp->n_mean == 0 ? 0.0f : pp->mean[pp->n_mean == 1 ? 0 : c];
 }
 static float ch_std(const gad_preproc *pp, int c) {
     return pp->n_std == 0 ? 1.0f : pp->std[pp->n_std == 1 ? 0 : c];
-}
-
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
 }
 
 /* Separable Gaussian blur of one plane, edges clamped. */
@@ -58,12 +53,10 @@ int gad_baseline_make(gad_baseline_kind kind, float value, float sigma, uint64_t
     }
     case GAD_BASELINE_NOISE: {
         /* keyed by the image's values so a given image always gets the same noise */
-        uint64_t key = seed;
-        const unsigned char *b = (const unsigned char *)x;
-        for (size_t i = 0; i < (size_t)c * hw * sizeof(float); i++) key = (key ^ b[i]) * 0x100000001b3ULL;
+        uint64_t key = gad_hash_bytes(seed, x, (size_t)c * hw * sizeof(float));
         for (int ch = 0; ch < c; ch++)
             for (size_t i = 0; i < hw; i++) {
-                double u = (mix64(key + ch * hw + i) >> 11) * 0x1.0p-53;
+                double u = (gad_mix64(key + ch * hw + i) >> 11) * 0x1.0p-53;
                 out[ch * hw + i] = ((float)u - ch_mean(pp, ch)) / ch_std(pp, ch);
             }
         return 0;

@@ -8,6 +8,7 @@
 
 #include "gad/evaluate.h"
 #include "gad/gad.h"
+#include "core/mix.h"
 
 enum { JOB_REF, JOB_OCCLUDE, JOB_DELETE, JOB_INSERT, JOB_BUDGET };
 
@@ -136,16 +137,10 @@ int gad_evaluator_create(const gad_model *f, const gad_evaluate_config *cfg, gad
     return 0;
 }
 
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* A uniform value in [0, 1) per (seed, pixel); a different stream from the
  * selection functions' tie keys, so the random order is not their ranking. */
 static float uniform_key(uint64_t seed, size_t i) {
-    uint64_t z = mix64(mix64(seed ^ 0x5EEDC0DE0DDBA11ull) + (uint64_t)i * 0x9E3779B97F4A7C15ull);
+    uint64_t z = gad_mix64(gad_mix64(seed ^ 0x5EEDC0DE0DDBA11ull) + (uint64_t)i * 0x9E3779B97F4A7C15ull);
     return (float)((z >> 40) * (1.0 / 16777216.0));
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gad/eval.h"
+#include "core/mix.h"
 
 /* Order-preserving map of floats onto unsigned integers; NaN lowest. */
 static uint32_t value_key(float f) {
@@ -15,16 +16,10 @@ static uint32_t value_key(float f) {
     return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
 }
 
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Injective in i (odd multiplier, bijective mixer): tie keys never collide,
  * so the ranking is a strict total order. */
 static uint64_t tie_key(uint64_t seed, size_t i) {
-    return mix64(seed + ((uint64_t)i + 1) * 0x9E3779B97F4A7C15ull);
+    return gad_mix64(seed + ((uint64_t)i + 1) * 0x9E3779B97F4A7C15ull);
 }
 
 static size_t count_at_least(const float *map, size_t n, uint64_t t) {
@@ -84,7 +79,7 @@ size_t gad_select_top_share(uint8_t *mask, const float *map, size_t n, double ta
 
 static uint64_t next_u64(uint64_t *s) {
     *s += 0x9E3779B97F4A7C15ull;
-    return mix64(*s);
+    return gad_mix64(*s);
 }
 
 size_t gad_select_random(uint8_t *mask, const uint8_t *informative, size_t n, size_t count,

@@ -15,6 +15,7 @@
 #include "gad/fit.h"
 #include "gad/gad.h"
 #include "net/graph.h"
+#include "core/mix.h"
 
 void gad_fit_config_init(gad_fit_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -49,17 +50,10 @@ void gad_fit_result_free(gad_fit_result *r) {
 
 /* ---- helpers --------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Fisher-Yates with a splitmix64 stream: the same seed, the same order. */
 static void shuffle(int *v, int n, uint64_t *state) {
     for (int i = n - 1; i > 0; i--) {
-        *state = mix64(*state);
+        *state = gad_mix64(*state + GAD_GOLDEN64);
         int j = (int)(*state % (uint64_t)(i + 1));
         int t = v[i];
         v[i] = v[j];
@@ -253,7 +247,7 @@ static int fit_level(fit_ctx *c, int level_id, gad_fit_level *lv, gad_err *err) 
     if (rc) goto done;
 
     for (int i = 0; i < c->n_train; i++) order[i] = i;
-    uint64_t rng = cfg->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(level_id + 1000);
+    uint64_t rng = cfg->seed * GAD_GOLDEN64 + (uint64_t)(level_id + 1000);
     double best = INFINITY, lr = cfg->lr;
     int since_best = 0, drops = 0;
     lv->best_epoch = 0;

@@ -548,6 +548,28 @@ static int op_conv(ctx *c) {
     return 0;
 }
 
+/* Node `prod` absorbs the node being read (a BN into its conv, an Add into
+ * its MatMul): it takes onnx_op as its description and its value `val`
+ * takes the absorbed node's output name. *out is that output's entry. */
+static int absorb_node(ctx *c, int prod, int val, const char *onnx_op, entry **out) {
+    entry *e = out_entry(c, 0);
+    if (!e) return node_err(c, GAD_EFORMAT, "has no output");
+    char *op = malloc(strlen(onnx_op) + 1), *nm = malloc(strlen(e->name) + 1);
+    if (!op || !nm) {
+        free(op);
+        free(nm);
+        return oom(c);
+    }
+    strcpy(op, onnx_op);
+    strcpy(nm, e->name);
+    free(c->g->nodes[prod].onnx_op);
+    c->g->nodes[prod].onnx_op = op;
+    free(c->g->values[val].name);
+    c->g->values[val].name = nm;
+    *out = e;
+    return 0;
+}
+
 /* Give node ni its weight (dims wd[0..nd)) and, when given, a bias of
  * wd[0] values, as new parameters. */
 static int attach_params(ctx *c, int ni, const char *wname, int nd, const int64_t *wd, const float *w,
@@ -630,19 +652,9 @@ static int op_batchnorm(ctx *c) {
         }
         free(s), free(t);
         cv = &c->g->nodes[prod];
-        char *op = malloc(32);
-        if (!op) return oom(c);
-        strcpy(op, "Conv+BatchNormalization");
-        free(cv->onnx_op);
-        cv->onnx_op = op;
-        /* the value now carries the BN's output name */
-        entry *e = out_entry(c, 0);
-        if (!e) return node_err(c, GAD_EFORMAT, "has no output");
-        char *nm = malloc(strlen(e->name) + 1);
-        if (!nm) return oom(c);
-        strcpy(nm, e->name);
-        free(c->g->values[x->val].name);
-        c->g->values[x->val].name = nm;
+        /* the conv now also is the BN, and its value carries the BN's output name */
+        entry *e;
+        if ((rc = absorb_node(c, prod, x->val, "Conv+BatchNormalization", &e))) return rc;
         e->kind = E_VALUE;
         e->val = x->val;
         e->rank = 4;
@@ -868,19 +880,9 @@ static int op_add_mul(ctx *c, int mul) {
             if (pb < 0) return oom(c);
             n = &c->g->nodes[prod];
             n->bias = pb;
-            char *op = malloc(16);
-            if (!op) return oom(c);
-            strcpy(op, "MatMul+Add");
-            free(n->onnx_op);
-            n->onnx_op = op;
-            entry *e = out_entry(c, 0);
-            if (!e) return node_err(c, GAD_EFORMAT, "has no output");
-            char *nm = malloc(strlen(e->name) + 1);
-            if (!nm) return oom(c);
-            strcpy(nm, e->name);
-            free(c->g->values[x->val].name);
-            c->g->values[x->val].name = nm;
-            return alias_out(c, x);
+            entry *e;
+            int rc2 = absorb_node(c, prod, x->val, "MatMul+Add", &e);
+            return rc2 ? rc2 : alias_out(c, x);
         }
     }
     return node_err(c, GAD_EUNSUPPORTED, "constant operand '%s' with %zu elements not supported "
