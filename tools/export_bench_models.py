@@ -16,6 +16,9 @@ import torch
 import torch.nn as nn
 import torchvision
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gadref  # noqa: E402
+
 NUM_CLASSES = 2
 SIZE = 224
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,22 +29,12 @@ MODELS = {
 }
 
 
-def randomize_bn(model, gen):
-    # Fresh BN layers hold mean 0 / var 1: a fold that would be the identity.
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            c = m.num_features
-            with torch.no_grad():
-                m.running_mean.copy_(0.1 * torch.randn(c, generator=gen))
-                m.running_var.copy_(0.5 + torch.rand(c, generator=gen))
-                m.weight.copy_(0.5 + torch.rand(c, generator=gen))
-                m.bias.copy_(0.1 * torch.randn(c, generator=gen))
 
 
 def build(name):
     torch.manual_seed(0)
     model = MODELS[name]()
-    randomize_bn(model, torch.Generator().manual_seed(1))
+    gadref.randomize_bn(model, torch.Generator().manual_seed(1))
     return model.eval()
 
 

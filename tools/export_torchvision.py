@@ -38,16 +38,6 @@ def vgg11_bn_small():
     return m
 
 
-def randomize_bn(model, gen):
-    # Fresh BN layers hold mean 0 / var 1, which would make the fold trivial.
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            c = m.num_features
-            with torch.no_grad():
-                m.running_mean.copy_(0.1 * torch.randn(c, generator=gen))
-                m.running_var.copy_(0.5 + torch.rand(c, generator=gen))
-                m.weight.copy_(0.5 + torch.rand(c, generator=gen))
-                m.bias.copy_(0.1 * torch.randn(c, generator=gen))
 
 
 def export(name, outdir):
@@ -55,7 +45,7 @@ def export(name, outdir):
     torch.manual_seed(0)
     model = vgg11_bn_small() if name == "vgg11_bn" else ctor()
     gen = torch.Generator().manual_seed(1)
-    randomize_bn(model, gen)
+    gadref.randomize_bn(model, gen)
     model.eval()
     x = torch.randn(1, 3, size, size, generator=gen)
     r = torch.randn(1, K, generator=gen)

@@ -1,5 +1,5 @@
-# gadref.py — the reference-tensor file format shared by the fixture scripts
-# and tests/test_torch.c (which has its own small reader).
+# gadref.py — what the fixture and export scripts share: the reference-tensor
+# file format (read by tests/ref.c) and non-trivial BatchNorm statistics.
 #
 # Layout, all little-endian:
 #   8 bytes  magic "GADREF1\0"
@@ -29,3 +29,17 @@ def write(path, tensors):
             f.write(struct.pack("<I", a.ndim))
             f.write(struct.pack("<%dq" % a.ndim, *a.shape))
             f.write(a.tobytes())
+
+
+def randomize_bn(model, gen, scale=0.1):
+    """Fresh BatchNorm layers hold mean 0 / var 1, which would make gad's fold
+    the identity: give them random statistics and affine terms (seeded)."""
+    import torch
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            with torch.no_grad():
+                m.running_mean.copy_(scale * torch.randn(c, generator=gen))
+                m.running_var.copy_(0.5 + torch.rand(c, generator=gen))
+                m.weight.copy_(0.5 + torch.rand(c, generator=gen))
+                m.bias.copy_(scale * torch.randn(c, generator=gen))

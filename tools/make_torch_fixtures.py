@@ -37,16 +37,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gadref  # noqa: E402
 
 
-def randomize_bn(model, gen):
-    """Non-trivial BN statistics and affine terms, so the fold is really tested."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            c = m.num_features
-            with torch.no_grad():
-                m.running_mean.copy_(0.2 * torch.randn(c, generator=gen))
-                m.running_var.copy_(0.5 + torch.rand(c, generator=gen))
-                m.weight.copy_(0.5 + torch.rand(c, generator=gen))
-                m.bias.copy_(0.2 * torch.randn(c, generator=gen))
 
 
 class GuidedReLU(torch.autograd.Function):
@@ -288,7 +278,7 @@ def main():
     for name, cls, opset, preserve, seed, free_hw in specs:
         torch.manual_seed(seed)  # same seed -> same weights across opsets
         model = cls()
-        randomize_bn(model, torch.Generator().manual_seed(100 + seed))
+        gadref.randomize_bn(model, torch.Generator().manual_seed(100 + seed), scale=0.2)
         make(name, model, opset, outdir, preserve, seed, free_hw)
 
 
