@@ -77,8 +77,6 @@ int gad_cmd_attribute(int argc, char **argv) {
         goto done;
     }
     if (o.cfg.threads) omp_set_num_threads(o.cfg.threads);
-    if (o.baseline == GAD_BASELINE_BLUR && o.blur_sigma == 0)
-        o.blur_sigma = (float)fmax(1.0, (cm.pp.height < cm.pp.width ? cm.pp.height : cm.pp.width) / 10.0);
 
     const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width;
     const size_t hw = (size_t)cm.pp.height * cm.pp.width;
@@ -119,15 +117,7 @@ int gad_cmd_attribute(int argc, char **argv) {
             gad_err ierr = {0};
             const char *p = paths.v[start + i];
             float *xi = x + m * d, *bi = base + m * d;
-            int rc = gad_cli_load_input(&cm, p, xi, &ierr);
-            if (!rc) {
-                if (bfile)
-                    memcpy(bi, bfile, d * sizeof *bi);
-                else
-                    rc = gad_baseline_make(o.baseline, o.baseline_value, o.blur_sigma, o.cfg.seed, xi, &cm.pp, bi,
-                                           &ierr);
-            }
-            if (rc) {
+            if (gad_cli_load_with_baseline(&cm, &o, bfile, p, xi, bi, &ierr)) {
                 gad_cli_fail(&ierr);
                 failures++;
             } else {

@@ -497,8 +497,6 @@ int gad_cmd_eval(int argc, char **argv) {
     ec.seed = o.cfg.seed;
     if (support) ec.p = sup.p, ec.q = sup.q;
     if (o.cfg.threads) omp_set_num_threads(o.cfg.threads);
-    if (o.baseline == GAD_BASELINE_BLUR && o.blur_sigma == 0)
-        o.blur_sigma = (float)(cm.pp.height < cm.pp.width ? cm.pp.height : cm.pp.width) / 10.0f;
     if (gad_evaluator_create(cm.model, &ec, &ev, &err)) {
         status = gad_cli_fail(&err);
         goto done;
@@ -575,10 +573,7 @@ int gad_cmd_eval(int argc, char **argv) {
                 gad_err ie = {0};
                 float *xi = x + m * d, *bi = base + m * d;
                 const char *p = paths.v[start + i];
-                int rc2 = gad_cli_load_input(&cm, p, xi, &ie);
-                if (!rc2 && bfile) memcpy(bi, bfile, d * sizeof *bi);
-                else if (!rc2)
-                    rc2 = gad_baseline_make(o.baseline, o.baseline_value, o.blur_sigma, o.cfg.seed, xi, &cm.pp, bi, &ie);
+                int rc2 = gad_cli_load_with_baseline(&cm, &o, bfile, p, xi, bi, &ie);
                 if (!rc2 && masks) rc2 = load_gt(masks, p, &cm, gt + m * hw, &ie);
                 if (rc2) {
                     gad_cli_fail(&ie);

@@ -110,8 +110,6 @@ int gad_cmd_explain(int argc, char **argv) {
     }
     ec.votes = (int)votes;
     if (o.cfg.threads) omp_set_num_threads(o.cfg.threads);
-    if (o.baseline == GAD_BASELINE_BLUR && o.blur_sigma == 0)
-        o.blur_sigma = (float)(cm.pp.height < cm.pp.width ? cm.pp.height : cm.pp.width) / 10.0f;
     if (gad_explainer_create(cm.model, sup.m, sup.k, &ec, &ex, &err)) {
         status = gad_cli_fail(&err);
         goto done;
@@ -152,11 +150,7 @@ int gad_cmd_explain(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             gad_err ie = {0};
             float *xi = x + m * d, *bi = base + m * d;
-            int rc = gad_cli_load_input(&cm, paths.v[start + i], xi, &ie);
-            if (!rc && bfile) memcpy(bi, bfile, d * sizeof *bi);
-            else if (!rc)
-                rc = gad_baseline_make(o.baseline, o.baseline_value, o.blur_sigma, o.cfg.seed, xi, &cm.pp, bi, &ie);
-            if (rc) {
+            if (gad_cli_load_with_baseline(&cm, &o, bfile, paths.v[start + i], xi, bi, &ie)) {
                 gad_cli_fail(&ie);
                 failures++;
             } else {

@@ -126,6 +126,11 @@ int gad_cli_method_parse(const gad_args *a, const gad_model *m, gad_cli_method *
     if ((rc = gad_args_double(a, "clip", 99, 0, 100, &o->clip, err))) return rc;
     if ((rc = gad_args_double(a, "blur-sigma", 0, 0, 1e4, &dv, err))) return rc;
     o->blur_sigma = (float)dv;
+    if (o->blur_sigma == 0) { /* default: a tenth of the shorter side, at least a pixel */
+        int c, h, w;
+        gad_model_input_dims(m, &c, &h, &w);
+        o->blur_sigma = (float)fmax(1.0, (h < w ? h : w) / 10.0);
+    }
     if ((o->reduce = parse_reduce(gad_args_get(a, "reduce"))) < 0)
         return gad_err_set(err, GAD_EINVAL, "gad %s: --reduce '%s' is not one of mean, sum, abssum, l2", a->command,
                            gad_args_get(a, "reduce"));
@@ -160,6 +165,17 @@ int gad_cli_method_parse(const gad_args *a, const gad_model *m, gad_cli_method *
     if ((rc = gad_cli_parse_target(a, gad_model_num_classes(m), &c->target, err))) return rc;
     o->out_dir = gad_args_get(a, "out");
     return 0;
+}
+
+int gad_cli_load_with_baseline(const gad_cli_model *cm, const gad_cli_method *o, const float *bfile,
+                               const char *path, float *x, float *base, gad_err *err) {
+    int rc = gad_cli_load_input(cm, path, x, err);
+    if (rc) return rc;
+    if (bfile) {
+        memcpy(base, bfile, (size_t)cm->pp.channels * cm->pp.height * cm->pp.width * sizeof *base);
+        return 0;
+    }
+    return gad_baseline_make(o->baseline, o->baseline_value, o->blur_sigma, o->cfg.seed, x, &cm->pp, base, err);
 }
 
 void gad_cli_stem(const char *path, char *out, size_t n) {

@@ -39,6 +39,11 @@ int gad_cli_parse_target(const gad_args *a, int k, gad_target *t, gad_err *err);
 
 const char *gad_cli_reduce_name(int reduce);
 
+/* Read one image into x (model space) and its IG baseline into base: a copy
+ * of bfile (the preprocessed --baseline FILE) or one made per --baseline. */
+int gad_cli_load_with_baseline(const gad_cli_model *cm, const gad_cli_method *o, const float *bfile,
+                               const char *path, float *x, float *base, gad_err *err);
+
 /* Output stem of an image path (file name without extension). */
 void gad_cli_stem(const char *path, char *out, size_t n);
 /* Refuse two inputs that would write the same output files. */
