@@ -289,7 +289,12 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
     const gad_attr_config *cfg = &a->cfg;
     double t0 = omp_get_wtime();
     memset(r, 0, sizeof *r);
-    int rc = gad_plan_forward(w->probe, x, w->logits, err);
+    /* F(x) and the target: from a probe forward, except for one-gradient
+     * methods without noise, whose single point is x itself: its forward in
+     * the main plan (batch 1 then) gives them, and the probe would repeat it */
+    const int single = cfg->method != GAD_METHOD_IG && cfg->noise == GAD_NOISE_NONE;
+    int rc = single ? (memcpy(w->xb, x, d * sizeof(float)), gad_plan_forward(w->plan, w->xb, w->logits, err))
+                    : gad_plan_forward(w->probe, x, w->logits, err);
     if (rc) return rc;
     int p = t->kind == GAD_TARGET_PRED ? argmax(w->logits, a->k) : t->p;
     r->target_p = p;
@@ -343,7 +348,7 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
                 else
                     add_noise(pt, x, d, cfg->stdev * (mx - mn), key + (uint64_t)(s + j) * GAD_GOLDEN64);
             }
-            if ((rc = gad_plan_forward(w->plan, w->xb, w->logits, err))) return rc;
+            if (!single && (rc = gad_plan_forward(w->plan, w->xb, w->logits, err))) return rc;
             set_dlogits(a, w, t, nb, p);
             if ((rc = gad_plan_backward(w->plan, w->dlogits, w->grad, err))) return rc;
             for (int j = 0; j < nb; j++) {
