@@ -2,7 +2,11 @@
 """The benchmark suite: one command, gad against the PyTorch reference in the
 same run, written to bench/RESULTS.md and bench/RESULTS.json.
 
-    /usr/bin/python3 bench/run.py [--build build-bench] [--quick]
+    /usr/bin/python3 bench/run.py [--build build-bench] [--quick] [--cases LIST]
+
+--cases runs some cases only (names in CASES below; the sgemm yardstick
+always runs) and writes bench/work/RESULTS-cases.{md,json} instead, so a
+partial run never replaces the full results.
 
 Needs a Release build with the bench helpers (GAD_BUILD_BENCH=ON):
     cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench -j
@@ -17,10 +21,13 @@ Method (also written into RESULTS.md):
   `gad predict` on one image, which is process start + model load + one
   forward). PyTorch images/s = images / time of the IG loop in bench/ig_torch.py
   (model loading and one warm-up gradient chunk excluded).
-- FLOP model: one IG step costs 3 x the forward FLOPs (forward, plus about
-  twice that for the backward to the input), so achieved GFLOP/s =
-  3 x forward FLOPs (`gad info --json`) x steps x images/s / 1e9; the two extra
-  forwards per image (F(x), F(baseline)) are not counted.
+- FLOP model: one IG step costs 2 x the forward FLOPs: the forward, plus
+  the backward to the input only, whose convolutions (backward-data) and
+  inner products do the forward's multiply-adds once more; no weight
+  gradients are computed (neither engine needs them for IG: PyTorch's
+  parameters are frozen in bench/ig_torch.py). Achieved GFLOP/s =
+  2 x forward FLOPs (`gad info --json`) x steps x images/s / 1e9; the two
+  extra forwards per image (F(x), F(baseline)) are not counted.
 - Peak resident memory: /usr/bin/time -f %M of the whole process, for both.
 """
 import argparse
@@ -36,6 +43,11 @@ import tempfile
 import time
 
 import numpy as np
+
+# An IG step = forward + backward to the input (see the docstring).
+STEP_FLOPS = 2
+CASES = ("simd", "ig_demo", "ig_resnet18", "ig_vgg16", "threads", "batches", "memory", "fit",
+         "ig_demo_1thread", "ig_resnet18_1thread", "fit_1thread", "bf16", "tolerance")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -78,6 +90,26 @@ def read_idx(name):
     nd = raw[3]
     dims = struct.unpack(">" + "I" * nd, raw[4:4 + 4 * nd])
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+
+def read_float_tiff(path):
+    """The float TIFFs gad writes (uncompressed, contiguous, strips) as an
+    H x W x C array; enough of TIFF for them, no external package."""
+    b = open(path, "rb").read()
+    e = "<" if b[:2] == b"II" else ">"
+    off = struct.unpack(e + "I", b[4:8])[0]
+    tags = {}
+    for i in range(struct.unpack(e + "H", b[off:off + 2])[0]):
+        ent = off + 2 + 12 * i
+        tag, typ, cnt = struct.unpack(e + "HHI", b[ent:ent + 8])
+        fmt, size = {3: ("H", 2), 4: ("I", 4)}.get(typ, ("I", 4))
+        at = ent + 8 if cnt * size <= 4 else struct.unpack(e + "I", b[ent + 8:ent + 12])[0]
+        tags[tag] = struct.unpack(e + fmt * cnt, b[at:at + cnt * size])
+    if tags.get(259, (1,))[0] != 1 or tags.get(339, (3,))[0] != 3 or tags.get(258, (32,))[0] != 32:
+        raise ValueError("%s: not an uncompressed 32-bit float TIFF" % path)
+    w, h, c = tags[256][0], tags[257][0], tags.get(277, (1,))[0]
+    data = b"".join(b[o:o + k] for o, k in zip(tags[273], tags[279]))
+    return np.frombuffer(data, dtype=e + "f4", count=w * h * c).reshape(h, w, c)
 
 
 def pngs(folder):
@@ -130,6 +162,9 @@ class Suite:
         self.res = {"machine": {}, "method": {}, "cases": {}}
         self.flops = {}
         self.load = {}
+        partial = set(args.cases) != set(CASES)
+        self.out = os.path.join(self.work, "RESULTS-cases") if partial else os.path.join(HERE, "RESULTS")
+        os.makedirs(self.work, exist_ok=True)
 
     def log(self, msg):
         # The load average shows how much other work shared the cores.
@@ -148,22 +183,22 @@ class Suite:
             self.load[key] = best_of(self.args.repeats, argv)[0]
         return self.load[key]
 
-    def gad_ig(self, model, folder, steps, threads, batch, repeats, tag):
+    def gad_ig(self, model, folder, steps, threads, batch, repeats, tag, extra=()):
         images = pngs(folder)
         out = os.path.join(self.work, "out", tag)
         os.makedirs(os.path.dirname(out), exist_ok=True)
         argv = [self.gad, "attribute", "--model", model, "--method", "ig", "--steps", str(steps),
                 "--quadrature", self.args.quadrature, "--threads", str(threads), "--batch", str(batch),
-                "--out", out, folder]
+                *extra, "--out", out, folder]
         wall, rss, _, walls = best_of(repeats, argv)
         load = self.load_time(model, images[0], threads)
         secs = max(wall - load, 1e-9)
         rows = [json.loads(l) for l in open(os.path.join(out, "results.jsonl"))]
         ips = len(images) / secs
-        return {"images_per_s": ips, "wall_s": wall, "walls_s": walls, "load_s": load,
+        return {"out": out, "rel_deltas": [r["rel_delta"] for r in rows],"images_per_s": ips, "wall_s": wall, "walls_s": walls, "load_s": load,
                 "images_per_s_raw": len(images) / wall, "peak_rss_mb": rss,
                 "median_rel_delta": float(np.median([r["rel_delta"] for r in rows])),
-                "gflops": 3 * self.info(model) * steps * ips / 1e9, "command": cmdline(argv)}
+                "gflops": STEP_FLOPS * self.info(model) * steps * ips / 1e9, "command": cmdline(argv)}
 
     def torch_ig(self, model, folder, steps, threads, repeats):
         argv = [PY, os.path.join(HERE, "ig_torch.py"), "--model", model, "--steps", str(steps),
@@ -175,7 +210,7 @@ class Suite:
         ips = best["images_per_s"]
         return {"images_per_s": ips, "seconds": best["seconds"], "all_seconds": [o["seconds"] for o in outs],
                 "peak_rss_mb": max(r[1] for r in runs), "median_rel_delta": best["median_rel_delta"],
-                "gflops": 3 * self.info(model) * steps * ips / 1e9, "command": cmdline(argv)}
+                "gflops": STEP_FLOPS * self.info(model) * steps * ips / 1e9, "command": cmdline(argv)}
 
     # ---- cases --------------------------------------------------------------
     def sgemm(self, again=False):
@@ -253,17 +288,20 @@ class Suite:
 
     def memory(self, model, folder):
         # gad's memory is set by the points a plan runs at once (--batch,
-        # capped by the points an image needs): run every step count with
-        # --batch 8, the smallest step count, so only the steps change
+        # capped by the points an image needs): the automatic --batch (the
+        # suite's default, --batch 0) runs resnet18 one point at a time for
+        # every step count, the configuration the IG pairs time; an explicit
+        # --batch above 8 would be capped at 8 for the 8-step run only
+        batch = self.args.batch if self.args.batch <= 8 else 8
         rows = []
         for s in (8, 50, 256):
-            g = self.gad_ig(model, folder, s, self.nproc, 8, 1, "mem-%d" % s)
+            g = self.gad_ig(model, folder, s, self.nproc, batch, 1, "mem-%d" % s)
             p = self.torch_ig(model, folder, s, self.nproc, 1)
             rows.append({"steps": s, "gad_mb": g["peak_rss_mb"], "pytorch_mb": p["peak_rss_mb"],
                          "ratio": g["peak_rss_mb"] / p["peak_rss_mb"],
                          "gad_command": g["command"], "pytorch_command": p["command"]})
         self.res["cases"]["memory"] = {"model": rel(model), "images": 1, "threads": self.nproc,
-                                       "batch": 8, "internal_batch": self.args.internal_batch,
+                                       "batch": batch, "internal_batch": self.args.internal_batch,
                                        "rows": rows, "gad_growth_8_to_256": rows[-1]["gad_mb"] / rows[0]["gad_mb"] - 1}
         self.log("memory: " + ", ".join("%d steps gad %.0f MB pytorch %.0f MB" % (r["steps"], r["gad_mb"], r["pytorch_mb"])
                                         for r in rows))
@@ -295,6 +333,73 @@ class Suite:
                                     "ratio_wall": p["wall_s"] / g["wall_s"]}
         self.log("fit, %d thread(s): gad %.2f s/epoch, pytorch %.2f s/epoch" % (t, g["epoch_s"], p["epoch_s"]))
 
+    def bf16(self, model, folder):
+        """--precision bf16 against gad f32 and the PyTorch f32 reference,
+        back to back on the same images and threads, and its attribution
+        error against gad f32 (the raw .attr.tiff of each image)."""
+        t, reps = self.nproc, self.args.repeats
+        case = {"model": rel(model), "images": len(pngs(folder)), "steps": 50, "threads": t}
+        probe = [self.gad, "attribute", "--model", model, "--precision", "bf16", "--steps", "1", "--threads", "1",
+                 "--out", os.path.join(self.work, "out", "bf16-probe"), pngs(folder)[0]]
+        p = subprocess.run(probe, cwd=ROOT, capture_output=True, text=True)
+        if p.returncode != 0:
+            case["unsupported"] = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "exit %d" % p.returncode
+            self.res["cases"]["bf16"] = case
+            self.log("bf16: refused: " + case["unsupported"])
+            return
+        g32 = self.gad_ig(model, folder, 50, t, self.args.batch, reps, "bf16-f32")
+        g16 = self.gad_ig(model, folder, 50, t, self.args.batch, reps, "bf16-bf16", extra=("--precision", "bf16"))
+        pt = self.torch_ig(model, folder, 50, t, reps)
+        errs = []
+        for img in pngs(folder):
+            stem = os.path.splitext(os.path.basename(img))[0] + ".attr.tiff"
+            a32 = read_float_tiff(os.path.join(g32["out"], stem)).astype(np.float64)
+            a16 = read_float_tiff(os.path.join(g16["out"], stem)).astype(np.float64)
+            errs.append(float(np.linalg.norm(a16 - a32) / max(np.linalg.norm(a32), 1e-30)))
+        case.update({"gad_f32": g32, "gad_bf16": g16, "pytorch": pt, "rel_l2": errs,
+                     "worst_rel_l2": max(errs),
+                     "ratio_pytorch": g16["images_per_s"] / pt["images_per_s"],
+                     "ratio_f32": g16["images_per_s"] / g32["images_per_s"],
+                     "median_rel_delta_f32": float(np.median(g32["rel_deltas"])),
+                     "median_rel_delta_bf16": float(np.median(g16["rel_deltas"]))})
+        self.res["cases"]["bf16"] = case
+        self.log("bf16: %.3f img/s vs gad f32 %.3f, pytorch %.3f (x%.2f); rel L2 worst %.4f"
+                 % (g16["images_per_s"], g32["images_per_s"], pt["images_per_s"], case["ratio_pytorch"],
+                    case["worst_rel_l2"]))
+
+    def tolerance(self, r18, rgb, demo):
+        """--tolerance 0.01 (adaptive IG) against fixed 50-point Gauss-Legendre:
+        mean steps, median and worst relative completeness delta, images/s.
+        Both at gad's automatic --batch (1 for the adaptive rule, which
+        refines 1, 2, 4, ... points at a time), all cores."""
+        bundled = os.path.join(ROOT, "tools", "demo", "images")
+        case = {"tolerance": 0.01, "threads": self.nproc, "models": []}
+        for name, model, folders, repeats in (("demo", DEMO, [bundled, demo], self.args.repeats),
+                                              ("resnet18", r18, [rgb], self.args.heavy_repeats)):
+            n_img = sum(len(pngs(f)) for f in folders)
+            load = self.load_time(model, pngs(folders[0])[0], self.nproc)
+            row = {"model": rel(model), "images": n_img, "folders": [rel(f) for f in folders]}
+            for tag, flags in (("fixed50", ["--steps", "50", "--quadrature", "gausslegendre"]),
+                               ("tolerance", ["--tolerance", "0.01"])):
+                out = os.path.join(self.work, "out", "tol-%s-%s" % (name, tag))
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                argv = [self.gad, "attribute", "--model", model, "--method", "ig", *flags,
+                        "--threads", str(self.nproc), "--out", out, *folders]
+                wall = best_of(repeats, argv)[0]
+                rows = [json.loads(l) for l in open(os.path.join(out, "results.jsonl"))]
+                rd = [abs(r["rel_delta"]) for r in rows]
+                row[tag] = {"mean_steps": float(np.mean([r["steps"] for r in rows])),
+                            "median_rel_delta": float(np.median(rd)), "worst_rel_delta": float(max(rd)),
+                            "images_per_s": n_img / max(wall - load, 1e-9), "command": cmdline(argv)}
+            f, t = row["fixed50"], row["tolerance"]
+            row["steps_ratio"] = f["mean_steps"] / t["mean_steps"]
+            row["speed_ratio"] = t["images_per_s"] / f["images_per_s"]
+            case["models"].append(row)
+            self.log("tolerance 0.01, %s: %.1f steps (fixed 50), median rel delta %.2e (fixed %.2e), %.2f img/s "
+                     "(fixed %.2f)" % (name, t["mean_steps"], t["median_rel_delta"], f["median_rel_delta"],
+                                       t["images_per_s"], f["images_per_s"]))
+        self.res["cases"]["tolerance"] = case
+
     def main(self):
         a = self.args
         models = os.path.join(HERE, "models")
@@ -309,22 +414,28 @@ class Suite:
                                "torch": torch.__version__, "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
         self.res["method"] = {"repeats": a.repeats, "heavy_repeats": a.heavy_repeats, "quadrature": a.quadrature,
                               "internal_batch": a.internal_batch, "gad_batch": a.batch,
-                              "flop_model": "3 x forward FLOPs per IG step"}
+                              "flop_model": "%d x forward FLOPs per IG step" % STEP_FLOPS,
+                              "cases": list(a.cases)}
         t0 = time.perf_counter()
         self.res["machine"]["loadavg_start"] = os.getloadavg()
         self.sgemm()
-        self.simd()
-        self.ig_pair("demo", DEMO, demo, a.repeats)
-        self.ig_pair("resnet18", r18, rgb, a.repeats)
-        self.ig_pair("vgg16", vgg, vggf, a.heavy_repeats)
-        self.threads(r18, rgb)
-        self.batches(r18, rgb)
-        self.memory(r18, one)
-        self.fit(fitdata)
-        # One thread each: the comparison least disturbed by other work on the cores.
-        self.ig_pair("demo", DEMO, demo, a.repeats, threads=1)
-        self.ig_pair("resnet18", r18, rgb, a.repeats, threads=1)
-        self.fit(fitdata, threads=1)
+        steps = [("simd", lambda: self.simd()),
+                 ("ig_demo", lambda: self.ig_pair("demo", DEMO, demo, a.repeats)),
+                 ("ig_resnet18", lambda: self.ig_pair("resnet18", r18, rgb, a.repeats)),
+                 ("ig_vgg16", lambda: self.ig_pair("vgg16", vgg, vggf, a.heavy_repeats)),
+                 ("bf16", lambda: self.bf16(r18, rgb)),
+                 ("threads", lambda: self.threads(r18, rgb)),
+                 ("batches", lambda: self.batches(r18, rgb)),
+                 ("memory", lambda: self.memory(r18, one)),
+                 ("fit", lambda: self.fit(fitdata)),
+                 # One thread each: the comparison least disturbed by other work on the cores.
+                 ("ig_demo_1thread", lambda: self.ig_pair("demo", DEMO, demo, a.repeats, threads=1)),
+                 ("ig_resnet18_1thread", lambda: self.ig_pair("resnet18", r18, rgb, a.repeats, threads=1)),
+                 ("fit_1thread", lambda: self.fit(fitdata, threads=1)),
+                 ("tolerance", lambda: self.tolerance(r18, rgb, demo))]
+        for name, fn in steps:
+            if name in a.cases:
+                fn()
         self.sgemm(again=True)
         for k, x in self.res["cases"].items():
             if k.startswith("ig50_"):
@@ -332,11 +443,11 @@ class Suite:
                 x["pytorch_share_of_sgemm"] = x["pytorch"]["gflops"] / self.peak
         self.res["suite_seconds"] = time.perf_counter() - t0
         self.res["machine"]["loadavg_end"] = os.getloadavg()
-        with open(os.path.join(HERE, "RESULTS.json"), "w") as f:
+        with open(self.out + ".json", "w") as f:
             json.dump(self.res, f, indent=1)
-        with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
+        with open(self.out + ".md", "w") as f:
             f.write(report(self.res))
-        self.log("wrote bench/RESULTS.md and bench/RESULTS.json (%.0f s)" % self.res["suite_seconds"])
+        self.log("wrote %s.md and %s.json (%.0f s)" % (rel(self.out), rel(self.out), self.res["suite_seconds"]))
 
 
 def targets(c):
@@ -357,6 +468,18 @@ def targets(c):
     if th and len(th["rows"]) > 1:
         sp = th["rows"][1]["speedup"]
         out.append(("2-thread speed-up >= 1.9x on a batch of images", "%.2fx" % sp, sp >= 1.9))
+    bf = c.get("bf16")
+    if bf and "unsupported" not in bf:
+        out.append(("--precision bf16 >= 4x PyTorch f32 images/s", "%.2fx" % bf["ratio_pytorch"],
+                    bf["ratio_pytorch"] >= 4))
+        out.append(("--precision bf16 attribution error <= 2 % rel. L2 vs f32", "worst %.2f %%"
+                    % (100 * bf["worst_rel_l2"]), bf["worst_rel_l2"] <= 0.02))
+    tol = c.get("tolerance")
+    for x in (tol or {}).get("models", []):
+        ok = x["steps_ratio"] >= 2 and x["tolerance"]["median_rel_delta"] <= x["fixed50"]["median_rel_delta"]
+        out.append(("--tolerance 0.01 (%s): >= 2x fewer steps than fixed 50, median completeness delta no worse"
+                    % x["model"], "%.1fx fewer, median %.2g vs %.2g" % (x["steps_ratio"],
+                    x["tolerance"]["median_rel_delta"], x["fixed50"]["median_rel_delta"]), ok))
     sm = c.get("simd")
     if sm:
         worst = min(sm["kernels"], key=lambda k: k["ratio"])
@@ -393,9 +516,11 @@ def report(r):
     w("- gad images/s = images / (wall time of `gad attribute` - wall time of `gad predict` on one image, i.e. "
       "process start, model load and one forward). PyTorch images/s = images / time of the IG loop (model load "
       "and one warm-up gradient chunk excluded).")
-    w("- FLOP model: an IG step costs 3 x the forward FLOPs (`gad info --json`, a multiply-add = 2 FLOPs): one "
-      "forward plus about 2x for the backward to the input. GFLOP/s = 3 x FLOPs x steps x images/s; the two "
-      "extra forwards per image (F(x), F(x')) are not counted. Share = that over the sgemm GFLOP/s on all cores.")
+    w("- FLOP model: an IG step costs %d x the forward FLOPs (`gad info --json`, a multiply-add = 2 FLOPs): the "
+      "forward plus the backward to the input only (backward-data convolutions and inner products repeat the "
+      "forward's multiply-adds; no weight gradients). GFLOP/s = %d x FLOPs x steps x images/s; the two extra "
+      "forwards per image (F(x), F(x')) are not counted. Share = that over the sgemm GFLOP/s on all cores."
+      % (STEP_FLOPS, STEP_FLOPS))
     w("- Peak resident memory: `/usr/bin/time -f %M` of the whole process, both engines.\n")
     s = c["sgemm"]
     w("## Machine peak: oneDNN sgemm\n")
@@ -404,50 +529,99 @@ def report(r):
     w("| %d | %.1f | (same run) |\n" % (s["threads"], s["gflops_n"]))
     w("Best of %d runs of the command at the start and at the end of the suite; the IG shares below are "
       "against the %d-thread figure.\n" % (2 * r["method"]["repeats"], s["threads"]))
-    w("## IG-50 throughput, gad vs PyTorch\n")
-    w("| model | images | threads | gad img/s | PyTorch img/s | ratio | gad GFLOP/s (share of sgemm) | "
-      "PyTorch GFLOP/s (share) | gad / PyTorch median rel. completeness delta |")
-    w("|---|---|---|---|---|---|---|---|---|")
     ig_keys = [k for k in ("ig50_demo", "ig50_resnet18", "ig50_vgg16", "ig50_demo_1thread",
                            "ig50_resnet18_1thread") if k in c]
-    for k in ig_keys:
-        x = c[k]
-        w("| %s | %d | %d | %.3f | %.3f | **%.2f** | %.1f (%.0f %%) | %.1f (%.0f %%) | %.2g / %.2g |"
-          % (x["model"], x["images"], x["threads"], x["gad"]["images_per_s"], x["pytorch"]["images_per_s"],
-             x["ratio"], x["gad"]["gflops"], 100 * x["gad_share_of_sgemm"], x["pytorch"]["gflops"],
-             100 * x["pytorch_share_of_sgemm"], x["gad"]["median_rel_delta"], x["pytorch"]["median_rel_delta"]))
-    w("")
-    for k in ig_keys:
-        x = c[k]
-        w("- %s, %d thread(s) (best of %d): gad `%s`  \n  PyTorch `%s`" % (x["model"], x["threads"], x["repeats"], x["gad"]["command"],
-                                                           x["pytorch"]["command"]))
-    w("")
-    t = c["thread_scaling"]
-    w("## gad thread scaling (%s, %d images, IG-50)\n" % (t["model"], t["images"]))
-    w("| threads | img/s | speed-up | GFLOP/s | command |\n|---|---|---|---|---|")
-    for x in t["rows"]:
-        w("| %d | %.3f | %.2f | %.1f | `%s` |" % (x["threads"], x["images_per_s"], x["speedup"], x["gflops"], x["command"]))
-    b = c["batch_sweep"]
-    w("\n## gad images/s against --batch (%s, %d images, IG-50, %d threads)\n" % (b["model"], b["images"], b["threads"]))
-    w("| --batch | img/s | peak RSS MB | command |\n|---|---|---|---|")
-    for x in b["rows"]:
-        w("| %d | %.3f | %.0f | `%s` |" % (x["batch"], x["images_per_s"], x["peak_rss_mb"], x["command"]))
-    mm = c["memory"]
-    w("\n## Peak resident memory against steps (%s, 1 image, %d threads)\n" % (mm["model"], mm["threads"]))
-    w("| steps | gad MB | PyTorch MB | gad / PyTorch | gad command | PyTorch command |\n|---|---|---|---|---|---|")
-    for x in mm["rows"]:
-        w("| %d | %.0f | %.0f | %.2f | `%s` | `%s` |" % (x["steps"], x["gad_mb"], x["pytorch_mb"], x["ratio"],
-                                                      x["gad_command"], x["pytorch_command"]))
-    w("\ngad's memory grows %.1f %% from 8 to 256 steps.\n" % (100 * mm["gad_growth_8_to_256"]))
-    sm = c["simd"]
-    w("## SIMD kernels against memcpy (%s table, %d MB arrays, 1 thread)\n" % (sm["isa"], sm["array_mb"]))
-    w("Bytes = what the kernel must read plus write; memcpy copies the same number of bytes. Command: `%s`\n"
-      % sm["command"])
-    w("| kernel | GB/s | memcpy GB/s | ratio | bytes counted |\n|---|---|---|---|---|")
-    for k in sm["kernels"]:
-        w("| %s | %.1f | %.1f | %.2f | %s |" % (k["kernel"], k["gb_s"], k["memcpy_gb_s"], k["ratio"], k["bytes_model"]))
-    f = c["fit"]
-    w("\n## GAD fit: one epoch (demo model, Shirt vs T-shirt/top, %d images: %d train, %d held out)\n"
+    if ig_keys:
+        w("## IG-50 throughput, gad vs PyTorch\n")
+        w("| model | images | threads | gad img/s | PyTorch img/s | ratio | gad GFLOP/s (share of sgemm) | "
+          "PyTorch GFLOP/s (share) | gad / PyTorch median rel. completeness delta |")
+        w("|---|---|---|---|---|---|---|---|---|")
+        for k in ig_keys:
+            x = c[k]
+            w("| %s | %d | %d | %.3f | %.3f | **%.2f** | %.1f (%.0f %%) | %.1f (%.0f %%) | %.2g / %.2g |"
+              % (x["model"], x["images"], x["threads"], x["gad"]["images_per_s"], x["pytorch"]["images_per_s"],
+                 x["ratio"], x["gad"]["gflops"], 100 * x["gad_share_of_sgemm"], x["pytorch"]["gflops"],
+                 100 * x["pytorch_share_of_sgemm"], x["gad"]["median_rel_delta"], x["pytorch"]["median_rel_delta"]))
+        w("")
+        for k in ig_keys:
+            x = c[k]
+            w("- %s, %d thread(s) (best of %d): gad `%s`  \n  PyTorch `%s`" % (x["model"], x["threads"], x["repeats"], x["gad"]["command"],
+                                                               x["pytorch"]["command"]))
+        w("")
+    bf = c.get("bf16")
+    if bf:
+        w("## --precision bf16 (%s, %d images, IG-50, %d threads)\n" % (bf["model"], bf["images"], bf["threads"]))
+        if "unsupported" in bf:
+            w("Not measured: gad refused it on this machine: %s\n" % bf["unsupported"])
+        else:
+            w("The backward passes of convolutions and inner products in bf16 (f32 accumulation), the forward in "
+              "f32; every point's input gradient summed in f32. Error = ||bf16 - f32|| / ||f32|| of gad's raw "
+              "attributions (.attr.tiff), per image.\n")
+            w("| run | img/s | vs PyTorch f32 | median rel. completeness delta | command |\n|---|---|---|---|---|")
+            for name, x in (("gad bf16", bf["gad_bf16"]), ("gad f32", bf["gad_f32"]), ("PyTorch f32", bf["pytorch"])):
+                w("| %s | %.3f | %.2f | %.2g | `%s` |" % (name, x["images_per_s"],
+                                                        x["images_per_s"] / bf["pytorch"]["images_per_s"],
+                                                        x["median_rel_delta"], x["command"]))
+            w("\nbf16 / f32 speed %.2fx; attribution error against gad f32: %s (worst %.4f).\n"
+              % (bf["ratio_f32"], ", ".join("%.4f" % e for e in bf["rel_l2"]), bf["worst_rel_l2"]))
+    t = c.get("thread_scaling")
+    if t:
+        w("## gad thread scaling (%s, %d images, IG-50)\n" % (t["model"], t["images"]))
+        w("| threads | img/s | speed-up | GFLOP/s | command |\n|---|---|---|---|---|")
+        for x in t["rows"]:
+            w("| %d | %.3f | %.2f | %.1f | `%s` |" % (x["threads"], x["images_per_s"], x["speedup"], x["gflops"],
+                                                    x["command"]))
+        w("")
+    b = c.get("batch_sweep")
+    if b:
+        w("## gad images/s against --batch (%s, %d images, IG-50, %d threads)\n" % (b["model"], b["images"], b["threads"]))
+        w("| --batch | img/s | peak RSS MB | command |\n|---|---|---|---|")
+        for x in b["rows"]:
+            w("| %d | %.3f | %.0f | `%s` |" % (x["batch"], x["images_per_s"], x["peak_rss_mb"], x["command"]))
+        w("")
+    mm = c.get("memory")
+    if mm:
+        w("## Peak resident memory against steps (%s, 1 image, %d threads, gad --batch %s)\n"
+          % (mm["model"], mm["threads"], mm.get("batch", 8)))
+        w("| steps | gad MB | PyTorch MB | gad / PyTorch | gad command | PyTorch command |\n|---|---|---|---|---|---|")
+        for x in mm["rows"]:
+            w("| %d | %.0f | %.0f | %.2f | `%s` | `%s` |" % (x["steps"], x["gad_mb"], x["pytorch_mb"], x["ratio"],
+                                                          x["gad_command"], x["pytorch_command"]))
+        w("\ngad's memory grows %.1f %% from 8 to 256 steps.\n" % (100 * mm["gad_growth_8_to_256"]))
+    tol = c.get("tolerance")
+    if tol:
+        w("## --tolerance %g (adaptive IG) against fixed 50-point Gauss-Legendre (%d threads)\n"
+          % (tol["tolerance"], tol["threads"]))
+        w("Per image, 4 panels of [0, 1] each refine their own nested trapezoid/Romberg rule until the completeness "
+          "delta is within T/3 of |F(x) - F(x')| (see include/gad/attr.h); steps = gradient evaluations spent. "
+          "Both at gad's automatic --batch.\n")
+        w("| model | images | run | mean steps | median rel. delta | worst rel. delta | img/s | command |")
+        w("|---|---|---|---|---|---|---|---|")
+        for x in tol["models"]:
+            for tag, label in (("fixed50", "fixed GL-50"), ("tolerance", "--tolerance %g" % tol["tolerance"])):
+                y = x[tag]
+                w("| %s | %d | %s | %.1f | %.2g | %.2g | %.2f | `%s` |" % (x["model"], x["images"], label,
+                  y["mean_steps"], y["median_rel_delta"], y["worst_rel_delta"], y["images_per_s"], y["command"]))
+        w("")
+        for x in tol["models"]:
+            w("- %s: %.2fx fewer steps, %.2fx the images/s of fixed GL-50." % (x["model"], x["steps_ratio"],
+                                                                              x["speed_ratio"]))
+        w("")
+    sm = c.get("simd")
+    if sm:
+        w("## SIMD kernels against memcpy (%s table, %d MB arrays, 1 thread)\n" % (sm["isa"], sm["array_mb"]))
+        w("Bytes = what the kernel must read plus write; memcpy copies the same number of bytes. Command: `%s`\n"
+          % sm["command"])
+        w("| kernel | GB/s | memcpy GB/s | ratio | bytes counted |\n|---|---|---|---|---|")
+        for k in sm["kernels"]:
+            w("| %s | %.1f | %.1f | %.2f | %s |" % (k["kernel"], k["gb_s"], k["memcpy_gb_s"], k["ratio"],
+                                                  k["bytes_model"]))
+        w("")
+    fits = [c[k] for k in ("fit", "fit_1thread") if k in c]
+    if not fits:
+        return "\n".join(L) + "\n"
+    f = fits[0]
+    w("## GAD fit: one epoch (demo model, Shirt vs T-shirt/top, %d images: %d train, %d held out)\n"
       % (f["images"], f["train"], f["holdout"]))
     w("One distance level, Adam lr 1e-3, batch 32, MSE to the distanced targets. gad's epoch is fit.json's level "
       "seconds (training pass plus held-out loss and the train/held-out fidelity passes); PyTorch's is the "
@@ -455,7 +629,6 @@ def report(r):
       "reference logits (and, for PyTorch, imports torch).\n")
     w("| threads | gad s/epoch | PyTorch s/epoch | PyTorch / gad | gad wall s | PyTorch wall s | PyTorch / gad |")
     w("|---|---|---|---|---|---|---|")
-    fits = [c[k] for k in ("fit", "fit_1thread") if k in c]
     for f in fits:
         w("| %d | %.2f | %.2f | **%.2f** | %.2f | %.2f | %.2f |" % (
             f["threads"], f["gad"]["epoch_s"], f["pytorch"]["epoch_s"], f["ratio_epoch"],
@@ -480,15 +653,20 @@ def main():
     ap.add_argument("--batches", type=lambda s: [int(v) for v in s.split(",")], default=[1, 4, 8, 16, 32])
     ap.add_argument("--gemm-n", type=int, default=3072)
     ap.add_argument("--quick", action="store_true", help="1 repeat, fewer images (a smoke test)")
-    ap.add_argument("--only", help="testing: render RESULTS.md again from RESULTS.json")
+    ap.add_argument("--only", help="testing: render X.md again from X.json (e.g. bench/RESULTS.json)")
+    ap.add_argument("--cases", type=lambda v: [c for c in v.split(",") if c], default=list(CASES),
+                    help="comma-separated subset of: " + ",".join(CASES))
     args = ap.parse_args()
     if args.only:
         res = json.load(open(args.only))
-        open(os.path.join(HERE, "RESULTS.md"), "w").write(report(res))
+        open(os.path.splitext(args.only)[0] + ".md", "w").write(report(res))
         return
     if args.quick:
         args.repeats, args.heavy_repeats, args.demo_images, args.vgg_images = 1, 1, 32, 1
         args.batches = [4, 16]
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        sys.exit("run.py: unknown case(s) %s; known: %s" % (",".join(unknown), ",".join(CASES)))
     if not os.path.exists(os.path.join(args.build, "bench", "sgemm")):
         sys.exit("run.py: %s has no bench helpers; build it with -DGAD_BUILD_BENCH=ON" % args.build)
     Suite(args).main()

@@ -78,7 +78,7 @@ static const kernel KERNELS[] = {
     {"reduce_channels", k_reduce, 4.0 * 4 / 3, "3 planes read, 1 written (per input float)"},
     {"minmax", k_minmax, 4.0, "1 read"},
     {"absmax", k_absmax, 4.0, "1 read"},
-    {"percentile", k_percentile, 8.0, "1 read, scratch written (a lower bound: later passes not counted)"},
+    {"percentile", k_percentile, 4.0, "1 read (what it must read; the band copied to scratch, ~1-7 % of n, and the in-cache passes over it not counted)"},
     {"threshold_mask", k_threshold, 5.0, "floats read, bytes written"},
     {"count_votes", k_votes, 3.0, "mask read, votes read and written (bytes)"},
     {"fuse_mean", k_fuse, 4.0 * 4 + 1, "3 maps + votes read, out written"},

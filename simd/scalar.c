@@ -99,24 +99,19 @@ static float sc_absmax(const float *a, size_t n) {
 }
 
 static size_t sc_pct_pass(const float *a, size_t n, int use_abs, float lo, float hi, float *mid,
-                          size_t *below, float *min_above, int *has_nan) {
+                          size_t *below, int *has_nan) {
     size_t m = 0, nb = 0;
-    float ma = INFINITY;
     int nan = 0;
     for (size_t i = 0; i < n; i++) {
         const float x = use_abs ? fabsf(a[i]) : a[i];
         nan |= x != x;
         nb += x < lo;
-        /* select-then-min compiles to branch-free code */
-        const float cand = x > hi ? x : INFINITY;
-        ma = cand < ma ? cand : ma;
         /* Branch-free compaction: always write, advance only on a hit. The
          * slot m <= i is inside the n-float buffer. */
         mid[m] = x;
         m += (x >= lo) & (x <= hi);
     }
     *below = nb;
-    *min_above = ma;
     *has_nan = nan;
     return m;
 }

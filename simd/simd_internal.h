@@ -19,10 +19,11 @@ typedef struct gad_simd_ops {
     float (*absmax)(const float *a, size_t n);
     /* The bandwidth-bound pass of the percentile: with x = a[i] (or |a[i]|),
      * counts x < lo into *below, copies lo <= x <= hi into mid in input order
-     * (returns how many), sets *min_above to the smallest x > hi (+inf if
-     * none) and *has_nan when any x is NaN. mid has room for n floats. */
+     * (returns how many) and sets *has_nan when any x is NaN (then the
+     * count and the copy are unspecified). mid has room for n floats and
+     * does not overlap a. */
     size_t (*pct_pass)(const float *a, size_t n, int use_abs, float lo, float hi, float *mid,
-                       size_t *below, float *min_above, int *has_nan);
+                       size_t *below, int *has_nan);
     size_t (*threshold_mask)(uint8_t *mask, const float *a, float t, size_t n);
     void (*count_votes)(uint8_t *votes, const uint8_t *mask, size_t n);
     void (*fuse_mean)(float *out, const float *const *maps, int k, const uint8_t *votes,

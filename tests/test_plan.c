@@ -508,6 +508,21 @@ static void check_graph(gad_graph *g, int batch, unsigned opts) {
         if ((opts & SMOOTH) && batch == 1) check_plan_fd(g, p, x, rr, dx, pgr);
         ref_free(&r);
         CU_ASSERT(gad_plan_bytes(p) > 0);
+        /* the attribution plan (input gradient only: a first conv on few
+         * plain channels runs as GEMM + col2im there) gives the same dx */
+        gad_plan *pd = NULL;
+        float *dx2 = malloc(batch * nx * sizeof(float));
+        GAD_ASSERT_OK(gad_plan_create(g, batch, GAD_PLAN_BACKWARD_DATA, &pd, &e), e);
+        if (pd) {
+            gad_plan_set_guided(pd, (opts & GUIDED) != 0);
+            GAD_ASSERT_OK(gad_plan_forward(pd, x, NULL, &e), e);
+            GAD_ASSERT_OK(gad_plan_backward(pd, rr, dx2, &e), e);
+            double ed = gad_test_rel_err(dx2, dx, batch * nx, 1e-6);
+            CU_ASSERT(ed < 1e-5);
+            if (!(ed < 1e-5)) fprintf(stderr, "\n  data-only plan dx vs full plan: %g\n", ed);
+        }
+        gad_plan_free(pd);
+        free(dx2);
     }
     gad_plan_free(p);
     for (int q = 0; q < g->n_params; q++) free(pgr[q]), free(pref[q]);
@@ -1089,6 +1104,65 @@ static void test_resnet_block(void) {
 }
 
 
+/* A plan sharing a donor's weights computes what an unshared plan does, owns
+ * fewer bytes, and sees the donor's reloaded weights. */
+static void test_shared_weights(void) {
+    rng_seed(125);
+    gad_graph *g = tb_new(16, 12, 12);
+    int v = tb_conv(g, g->input, 16, 64, 3, 3, 1, 1, P1, 1, 1, 1, 1);
+    v = tb_unary(g, GAD_OP_RELU, v, 0, 0);
+    v = tb_conv(g, v, 64, 64, 3, 3, 1, 1, P1, 1, 1, 1, 1);
+    v = tb_unary(g, GAD_OP_GLOBAL_AVGPOOL, v, 0, 0);
+    v = tb_unary(g, GAD_OP_FLATTEN, v, 0, 0);
+    v = tb_gemm(g, v, 64, 10, 1);
+    CU_ASSERT_EQUAL_FATAL(tb_finish(g, v), 0);
+    enum { B = 2 };
+    size_t nx = vsize(g, g->input), ny = vsize(g, g->output);
+    float *x = malloc(B * nx * 4), *rr = malloc(B * ny * 4), *ys = malloc(B * ny * 4), *yu = malloc(B * ny * 4),
+          *dxs = malloc(B * nx * 4), *dxu = malloc(B * nx * 4);
+    fill(x, B * nx, 1), fill(rr, B * ny, 1);
+    gad_err e;
+    gad_plan *donor, *own, *shared, *probe;
+    GAD_ASSERT_OK(gad_plan_create(g, 1, GAD_PLAN_BACKWARD_DATA, &donor, &e), e);
+    GAD_ASSERT_OK(gad_plan_create(g, B, GAD_PLAN_BACKWARD_DATA, &own, &e), e);
+    GAD_ASSERT_OK(gad_plan_create_shared(g, B, GAD_PLAN_BACKWARD_DATA, donor, &shared, &e), e);
+    GAD_ASSERT_OK(gad_plan_create_shared(g, 1, GAD_PLAN_FORWARD, donor, &probe, &e), e);
+    /* the weights alone are 16*64*9 + 64*64*9 + 640 floats */
+    CU_ASSERT(gad_plan_bytes(own) - gad_plan_bytes(shared) >= (16 * 64 * 9 + 64 * 64 * 9) * 4);
+    for (int round = 0; round < 2; round++) {
+        GAD_ASSERT_OK(gad_plan_forward(own, x, yu, &e), e);
+        GAD_ASSERT_OK(gad_plan_backward(own, rr, dxu, &e), e);
+        GAD_ASSERT_OK(gad_plan_forward(shared, x, ys, &e), e);
+        GAD_ASSERT_OK(gad_plan_backward(shared, rr, dxs, &e), e);
+        CU_ASSERT(memcmp(ys, yu, B * ny * 4) == 0);
+        CU_ASSERT(memcmp(dxs, dxu, B * nx * 4) == 0);
+        GAD_ASSERT_OK(gad_plan_forward(probe, x, ys, &e), e);
+        CU_ASSERT(gad_test_rel_err(ys, yu, ny, 1e-6) < 1e-5);
+        /* new weights: the donor's reload reaches what is shared; each
+         * sharer reloads what it holds itself (the probe's forward-only
+         * layouts may differ from the donor's) */
+        for (size_t i = 0; i < g->params[0].count; i++) g->params[0].data[i] *= -2.f;
+        GAD_ASSERT_OK(gad_plan_load_weights(donor, g, &e), e);
+        GAD_ASSERT_OK(gad_plan_load_weights(own, g, &e), e);
+        GAD_ASSERT_OK(gad_plan_load_weights(shared, g, &e), e);
+        GAD_ASSERT_OK(gad_plan_load_weights(probe, g, &e), e);
+    }
+    /* a donor of another model is refused */
+    rng_seed(126);
+    gad_graph *g2 = residual_net();
+    CU_ASSERT_EQUAL_FATAL(tb_finish(g2, g2->output), 0);
+    gad_plan *bad = NULL;
+    CU_ASSERT_EQUAL(gad_plan_create_shared(g2, 1, GAD_PLAN_FORWARD, donor, &bad, &e), GAD_EINVAL);
+    CU_ASSERT_PTR_NULL(bad);
+    gad_plan_free(probe);
+    gad_plan_free(shared);
+    gad_plan_free(own);
+    gad_plan_free(donor);
+    free(x), free(rr), free(ys), free(yu), free(dxs), free(dxu);
+    gad_graph_free(g2);
+    gad_graph_free(g);
+}
+
 /* Add(a, b) where a is also read by a node that runs after b's producer:
  * the gradients of a and b must stay separate buffers even though both
  * come from the same Add output gradient. */
@@ -1118,6 +1192,7 @@ void gad_test_register_plan(void) {
         {"flatten_spatial_gemm", test_flatten_spatial_gemm},
         {"residual", test_residual},
         {"concat", test_concat},
+        {"shared_weights", test_shared_weights},
         {"batch_and_repeat", test_batch_and_repeat},
         {"guided", test_guided},
         {"guided_differs", test_guided_differs},

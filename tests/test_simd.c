@@ -391,9 +391,11 @@ static int same_float(float a, float b) { return (isnan(a) && isnan(b)) || a == 
 static const double k_qs[] = {0, 0.1, 1, 5, 10, 25, 33.333, 50, 66.7, 75, 90, 95, 99, 99.9, 99.99, 100};
 #define N_QS (sizeof k_qs / sizeof k_qs[0])
 
-enum { PD_UNIFORM, PD_DUPS, PD_EQUAL, PD_ASC, PD_DESC, PD_NEG, PD_SPIKES, PD_ZEROS, PD_INF, PD_COUNT };
+enum { PD_UNIFORM, PD_DUPS, PD_EQUAL, PD_ASC, PD_DESC, PD_NEG, PD_SPIKES, PD_ZEROS, PD_INF, PD_TIES_MID,
+       PD_SAWTOOTH, PD_COUNT };
 static const char *const pd_names[] = {"uniform", "duplicates", "all equal", "ascending", "descending",
-                                       "negative", "periodic spikes", "mostly zeros", "infinities"};
+                                       "negative", "periodic spikes", "mostly zeros", "infinities",
+                                       "ties in the middle", "sawtooth"};
 
 static void pct_fill(float *a, size_t n, int kind) {
     for (size_t i = 0; i < n; i++) {
@@ -411,6 +413,12 @@ static void pct_fill(float *a, size_t n, int kind) {
         case PD_SPIKES: a[i] = (i % 8 == 0) ? 1e6f : r; break;
         case PD_ZEROS: a[i] = (rng_u64() % 10) ? 0.0f : r; break;
         case PD_INF: a[i] = (i % 97 == 5) ? INFINITY : (i % 89 == 3) ? -INFINITY : r; break;
+        /* 40 % of the values are one number near the median: the pivots
+         * coincide or the band barely shrinks. */
+        case PD_TIES_MID: a[i] = (rng_u64() % 10 < 4) ? 0.5f : r; break;
+        /* Periodic with a period that is no divisor of the sample strides,
+         * many ties of every value. */
+        case PD_SAWTOOTH: a[i] = (float)(i % 997) - 300.0f; break;
         }
     }
 }
@@ -419,11 +427,14 @@ static void test_percentile(void) {
     gad_simd_isa isas[2];
     int ni = isa_list(isas);
     rng_seed(5);
-    static const size_t extra[] = {2, 3, 1024, 1025, 8192, 10007, 100003};
-    size_t sizes[N_SIZES + 7];
+    /* around the sampling threshold (1024) and the size below which a band
+     * is finished by quickselect (4096) */
+    static const size_t extra[] = {2, 3, 1023, 1024, 1025, 4095, 4097, 8192, 10007, 32769, 100003};
+    enum { N_EXTRA = sizeof extra / sizeof extra[0] };
+    size_t sizes[N_SIZES + N_EXTRA];
     size_t ns = 0;
     for (size_t i = 1; i < N_SIZES; i++) sizes[ns++] = k_sizes[i];
-    for (size_t i = 0; i < 7; i++) sizes[ns++] = extra[i];
+    for (size_t i = 0; i < N_EXTRA; i++) sizes[ns++] = extra[i];
     long failures = 0;
     for (int kind = 0; kind < PD_COUNT; kind++)
         for (size_t si = 0; si < ns; si++)
@@ -491,6 +502,47 @@ static void test_percentile(void) {
         CU_ASSERT(isnan(gad_simd_percentile(big, 50001, 99, 1, NULL)));
     }
     fb_free(&bb);
+    gad_simd_set(GAD_SIMD_AUTO);
+}
+
+/* Sizes where the band left by the first pass is itself narrowed by further
+ * sampled passes (and where those can miss or stall on ties), every kind of
+ * data, both tables, against a sort. */
+static void test_percentile_large(void) {
+    gad_simd_isa isas[2];
+    int ni = isa_list(isas);
+    rng_seed(7);
+    static const size_t sizes[] = {65537, 262147, 600011};
+    static const double qs[] = {0, 0.1, 1, 25, 50, 75, 99, 99.5, 99.99, 100};
+    const size_t nq = sizeof qs / sizeof *qs;
+    long failures = 0;
+    for (int kind = 0; kind < PD_COUNT; kind++)
+        for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+            const size_t n = sizes[si];
+            fbuf ba, bs;
+            float *a = fb_new(&ba, n, 1), *scratch = fb_new(&bs, n, 3);
+            pct_fill(a, n, kind);
+            for (int use_abs = 0; use_abs < 2; use_abs++) {
+                float *sorted = sorted_copy(a, n, use_abs);
+                for (size_t qi = 0; qi < nq + 2; qi++) {
+                    double q = qi < nq ? qs[qi] : (double)(rng_u64() % 1000000) * 1e-4;
+                    float ref = ref_percentile_sorted(sorted, n, q), got[2];
+                    for (int k = 0; k < ni; k++) {
+                        use(isas[k]);
+                        got[k] = gad_simd_percentile(a, n, q, use_abs, (qi & 1) ? NULL : scratch);
+                        if (!same_float(got[k], ref) && failures++ < 10)
+                            fprintf(stderr, "\n  percentile %s n=%zu q=%.17g abs=%d %s: %.9g, sort gives %.9g\n",
+                                    pd_names[kind], n, q, use_abs, k ? "avx2" : "scalar", got[k], ref);
+                    }
+                    if (ni == 2 && !same_float(got[0], got[1]) && failures++ < 10)
+                        fprintf(stderr, "\n  percentile %s n=%zu: twins differ\n", pd_names[kind], n);
+                }
+                free(sorted);
+            }
+            fb_free(&ba);
+            fb_free(&bs);
+        }
+    CU_ASSERT_EQUAL(failures, 0);
     gad_simd_set(GAD_SIMD_AUTO);
 }
 
@@ -729,6 +781,7 @@ void gad_test_register_simd(void) {
                                       {"reduce_channels", test_reduce_channels},
                                       {"minmax_absmax", test_minmax},
                                       {"percentile", test_percentile},
+                                      {"percentile_large", test_percentile_large},
                                       {"percentile_numpy", test_percentile_numpy},
                                       {"threshold_votes", test_threshold_votes},
                                       {"fuse_mean", test_fuse_mean},

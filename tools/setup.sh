@@ -13,6 +13,8 @@ pkgs=(
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libonnx-testdata zlib1g-dev
   dataset-fashion-mnist
+  openmpi-bin libopenmpi-dev
+  clang libclang-rt-14-dev libomp-dev valgrind
 )
 if [ "${GAD_SETUP_NO_TORCH:-0}" != 1 ]; then
   pkgs+=(python3-torch python3-torchvision python3-numpy python3-onnx python3-pil python3-scipy python3-mpmath)

@@ -55,6 +55,16 @@ typedef enum gad_noise {
     GAD_NOISE_VARGRAD,
 } gad_noise;
 
+/* Network arithmetic for the gradient points. BF16: the backward passes of
+ * convolutions and inner products multiply bf16 weights and gradients with
+ * f32 accumulation; the forward (hence F(x), F(x'), every ReLU and max-pool
+ * decision) stays f32, and every point's input gradient is summed in f32.
+ * Needs AVX-512 BF16 or AMX (GAD_EUNSUPPORTED otherwise). */
+typedef enum gad_precision {
+    GAD_PRECISION_F32,
+    GAD_PRECISION_BF16,
+} gad_precision;
+
 typedef enum gad_target_kind {
     GAD_TARGET_PRED,     /* the arg-max logit of F(x) */
     GAD_TARGET_CLASS,    /* logit `p` */
@@ -79,6 +89,14 @@ typedef struct gad_attr_config {
                                   as many as keep a plan's buffers within
                                   64 MB, between 1 and 16 */
     int threads;               /* 0 = all OpenMP threads */
+    float tolerance;           /* IG only; 0 (default) = a fixed rule of `steps`
+                                  points. T > 0: points chosen per image until
+                                  |completeness delta| <= T/3 * |F(x) - F(x')|
+                                  (see gad_attribute); steps and quadrature
+                                  are then unused */
+    int max_steps;             /* cap on those points per image (default 512,
+                                  at least 5) */
+    gad_precision precision;   /* of the network passes (default f32) */
 } gad_attr_config;
 
 /* Defaults as documented above. */
@@ -126,6 +144,8 @@ typedef struct gad_attr_result {
     float rel_delta;        /* |delta| / |F(x) - F(x')| */
     int steps;              /* gradient evaluations per image */
     double seconds;
+    double forward_seconds, backward_seconds, kernel_seconds; /* parts of seconds: network
+                                                                 passes, SIMD accumulation */
 } gad_attr_result;
 
 typedef struct gad_attributor gad_attributor;
@@ -135,6 +155,22 @@ typedef struct gad_attributor gad_attributor;
 int gad_attributor_create(const struct gad_model *m, const gad_attr_config *cfg,
                           gad_attributor **out, struct gad_err *err);
 void gad_attributor_free(gad_attributor *a);
+
+/* Adaptive IG (tolerance T > 0): [0, 1] is cut into 4 equal panels, each
+ * integrated by its own nested rule: the trapezoid on its 2^l intervals with
+ * Romberg's extrapolation (Simpson at l = 1, Boole from l = 2), 5 points to
+ * start (the panel edges). Each evaluation gives F and the path derivative
+ * g = <x - x', dF/dx> at its point, so every panel's exact integral
+ * F(right) - F(left), and hence its rule's error, is known. While the total
+ * error (the completeness delta) exceeds T/3 * |F(x) - F(x')|, the panel
+ * with the largest error doubles its points, reusing all earlier ones. The
+ * third is a safety margin: panel errors of both signs can cancel in the
+ * delta while the attribution is still off. Memory is 17 vectors of
+ * C x H x W per worker whatever the number of points (per panel, sums of
+ * its interior gradients by level, and the 5 edge gradients; weighted at
+ * the end). The result's steps counts every gradient evaluation; when
+ * max_steps stops the refinement first, rel_delta shows by how much the
+ * test was missed. */
 
 /* Attribute n images. x: n inputs of C x H x W (model space); baselines: n
  * model-space baselines for IG (NULL: zeros); targets: one per image (NULL:

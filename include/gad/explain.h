@@ -54,6 +54,7 @@ typedef struct gad_explain_result {
     int region_pixels;     /* pixels in the GAD region */
     gad_attr_result level[17]; /* the base method's outcome per model */
     double seconds;
+    double fusion_seconds; /* channel reduction and fusion of this image */
 } gad_explain_result;
 
 typedef struct gad_explainer gad_explainer;

@@ -22,6 +22,7 @@
 #ifndef GAD_FIT_H
 #define GAD_FIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -71,6 +72,15 @@ typedef struct gad_fit_config {
     int train_layers;    /* fine-tune only the last N weighted layers (0: all) */
     void (*progress)(const gad_fit_progress *p, void *user);
     void *user;
+    /* Data-parallel fitting over several processes (e.g. MPI ranks, which
+     * the library does not know): this process computes the gradients of
+     * rows j with j % ranks == rank of every mini-batch, and `allreduce`
+     * must sum n floats in place over all processes, giving each the same
+     * sums, so that every process takes the same optimizer steps. Loss terms
+     * are summed the same way. Default ranks = 1: all rows here. */
+    int rank, ranks;
+    void (*allreduce)(float *v, size_t n, void *user);
+    void *allreduce_user;
 } gad_fit_config;
 
 void gad_fit_config_init(gad_fit_config *cfg);

@@ -29,6 +29,21 @@ typedef struct gad_model gad_model;
 int gad_model_load(const char *path, gad_model **out, struct gad_err *err);
 int gad_model_load_mem(const void *data, size_t size, const char *name,
                        gad_model **out, struct gad_err *err);
+
+/* Limits checked before anything sized by the file is allocated. */
+#define GAD_DEFAULT_MAX_MODEL_BYTES ((int64_t)2 << 30) /* ONNX's own 2 GiB protobuf limit */
+typedef struct gad_model_limits {
+    /* Refuse files larger than this, and models whose initializers together
+     * declare more bytes than this (float32 = 4 bytes an element). 0 or
+     * above the default: the default. */
+    int64_t max_bytes;
+} gad_model_limits;
+/* As gad_model_load / gad_model_load_mem with explicit limits (NULL: defaults). */
+int gad_model_load_ex(const char *path, const gad_model_limits *lim, gad_model **out,
+                      struct gad_err *err);
+int gad_model_load_mem_ex(const void *data, size_t size, const char *name,
+                          const gad_model_limits *lim, gad_model **out,
+                          struct gad_err *err);
 void gad_model_free(gad_model *m);
 
 /* Deep copy (parameters included): the starting point of a support model. */

@@ -29,11 +29,27 @@ enum {
     GAD_PLAN_FORWARD = 0,            /* inference only */
     GAD_PLAN_BACKWARD_DATA = 1 << 0, /* gradient w.r.t. the input */
     GAD_PLAN_BACKWARD_WEIGHTS = 1 << 1, /* and w.r.t. parameters */
+    GAD_PLAN_BF16 = 1 << 2, /* backward to the input with bf16 weights and
+                               output gradients in convolutions and inner
+                               products (f32 accumulation); the forward and
+                               the gradients between layers stay f32. Needs
+                               AVX-512 BF16 or AMX (GAD_EUNSUPPORTED
+                               otherwise); not with BACKWARD_WEIGHTS */
 };
 
 int gad_plan_create(const struct gad_model *m, int batch, unsigned flags,
                     gad_plan **out, struct gad_err *err);
 void gad_plan_free(gad_plan *p);
+
+/* Like gad_plan_create, but the weights (in oneDNN's layouts) are read from
+ * `donor`, a plan of the same model, wherever it holds them in the layout
+ * this plan needs, instead of a copy per plan: worker plans of one model then
+ * cost one set of weights. The donor must outlive the plan and is only read
+ * (plans on other threads may share one donor). After the model's weights
+ * change, reload the donor first, then each sharer (which reloads only the
+ * weights it holds itself). */
+int gad_plan_create_shared(const struct gad_model *m, int batch, unsigned flags,
+                           const gad_plan *donor, gad_plan **out, struct gad_err *err);
 
 int gad_plan_batch(const gad_plan *p);
 

@@ -26,16 +26,28 @@
 #include "core/mix.h"
 
 #define GAD_AUTO_BATCH_BYTES ((size_t)64 << 20)
+/* adaptive IG (tolerance): panels of [0, 1], the most points a panel's
+ * trapezoid may reach (2^20 intervals, still distinct alphas in float), and
+ * the plan batch when --batch is auto: 1, since refinements come as 1, 2,
+ * 4, ... points and a plan computes its whole batch every time (demo model,
+ * 304 images, --tolerance 0.01, 2 threads: network passes took 1.4-1.8
+ * thread-seconds at batch 1, 2.0-2.5 at 2, 3.5-3.8 at 4) */
+#define TOL_PANELS 4
+#define TOL_ORDER 2 /* Romberg columns a panel uses: 2 = Boole's rule */
+#define TOL_MAX_LEVEL 20
+#define TOL_AUTO_BATCH 1
 
 typedef struct worker {
     gad_plan *plan;  /* batch = a->batch, backward to the input */
-    gad_plan *probe; /* batch 1, forward only: F(x), F(x') */
+    gad_plan *probe; /* batch 1, forward only: F(x), F(x'); NULL when plan has batch 1 */
     float *xb;       /* batch x D: the points */
     float *grad;     /* batch x D */
     float *logits;   /* batch x K */
     float *dlogits;  /* batch x K */
     float *acc, *acc_sq, *noisy, *tmp; /* D each */
     float *w;        /* batch: quadrature weights of a chunk */
+    float *tol;      /* adaptive IG: 17 vectors of D (see ig_tol_one), made on first use */
+    double t_fwd, t_bwd, t_ker; /* seconds in passes and kernels (--profile) */
 } worker;
 
 struct gad_attributor {
@@ -57,12 +69,16 @@ void gad_attr_config_init(gad_attr_config *cfg) {
     cfg->samples = 10;
     cfg->stdev = 0.15f;
     cfg->batch = 0; /* auto */
+    cfg->tolerance = 0;  /* fixed rule */
+    cfg->max_steps = 512;
 }
 
 /* Points one image needs for one noise sample. */
 static int points_per_sample(const gad_attributor *a) {
     return a->cfg.method == GAD_METHOD_IG ? a->cfg.steps : 1;
 }
+
+#define PROBE(w) ((w)->probe ? (w)->probe : (w)->plan)
 
 static void worker_free(worker *w) {
     gad_plan_free(w->plan);
@@ -76,6 +92,7 @@ static void worker_free(worker *w) {
     free(w->noisy);
     free(w->tmp);
     free(w->w);
+    free(w->tol);
     memset(w, 0, sizeof *w);
 }
 
@@ -84,8 +101,17 @@ static void worker_free(worker *w) {
 static int worker_init(gad_attributor *a, worker *w, gad_err *err) {
     if (w->plan) return 0;
     size_t bd = (size_t)a->batch * a->d, bk = (size_t)a->batch * a->k;
-    int rc = gad_plan_create(a->m, a->batch, GAD_PLAN_BACKWARD_DATA, &w->plan, err);
-    if (!rc) rc = gad_plan_create(a->m, 1, GAD_PLAN_FORWARD, &w->probe, err);
+    /* one set of weights for all plans: worker 0's main plan (made first, in
+     * gad_attributor_create, and freed last) lends its own to the others */
+    const int bf16 = a->cfg.precision == GAD_PRECISION_BF16;
+    const gad_plan *donor = w == &a->w[0] ? NULL : a->w[0].plan;
+    int rc = gad_plan_create_shared(a->m, a->batch, GAD_PLAN_BACKWARD_DATA | (bf16 ? GAD_PLAN_BF16 : 0u), donor,
+                                    &w->plan, err);
+    /* F(x), F(x') need a batch-1 forward: the main plan's when its batch is
+     * 1 (an inference plan would also pick other weight layouts, which
+     * cannot be shared; the forward is f32 in every precision) */
+    if (!rc && a->batch > 1)
+        rc = gad_plan_create_shared(a->m, 1, GAD_PLAN_FORWARD, a->w[0].plan, &w->probe, err);
     if (rc) {
         worker_free(w);
         return rc;
@@ -138,8 +164,23 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
                            "attribution: noise tunnel needs samples >= 1 and a finite stdev >= 0");
     if ((unsigned)cfg->noise > GAD_NOISE_VARGRAD)
         return gad_err_set(err, GAD_EINVAL, "attribution: unknown noise tunnel %d", (int)cfg->noise);
+    if ((unsigned)cfg->precision > GAD_PRECISION_BF16)
+        return gad_err_set(err, GAD_EINVAL, "attribution: unknown precision %d", (int)cfg->precision);
     if (cfg->batch < 0 || cfg->batch > 4096)
         return gad_err_set(err, GAD_EINVAL, "attribution: batch %d out of range [0 (auto), 4096]", cfg->batch);
+    if (cfg->tolerance != 0) {
+        if (!(cfg->tolerance > 0) || !isfinite(cfg->tolerance))
+            return gad_err_set(err, GAD_EINVAL, "attribution: --tolerance must be a finite number > 0 (got %g)",
+                               (double)cfg->tolerance);
+        if (cfg->method != GAD_METHOD_IG)
+            return gad_err_set(err, GAD_EINVAL, "attribution: --tolerance applies to --method ig only (got %s)",
+                               gad_method_name(cfg->method));
+        if (cfg->noise != GAD_NOISE_NONE)
+            return gad_err_set(err, GAD_EINVAL, "attribution: --tolerance does not combine with a noise tunnel");
+        if (cfg->max_steps < TOL_PANELS + 1 || cfg->max_steps > 1 << 20)
+            return gad_err_set(err, GAD_EINVAL, "attribution: --max-steps %d out of range [%d, 1048576]",
+                               cfg->max_steps, TOL_PANELS + 1);
+    }
     int k = gad_model_num_classes(m);
     int rc = check_target(&cfg->target, k, name, err);
     if (rc) return rc;
@@ -160,7 +201,8 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
          * (2 cores, IG-50): batch 1 ran 10 % faster than 16 in a third of
          * the memory; small models gain from the larger batches. */
         gad_plan *probe;
-        int rc = gad_plan_create(m, 1, GAD_PLAN_BACKWARD_DATA, &probe, err);
+        unsigned fl = GAD_PLAN_BACKWARD_DATA | (cfg->precision == GAD_PRECISION_BF16 ? GAD_PLAN_BF16 : 0u);
+        int rc = gad_plan_create(m, 1, fl, &probe, err);
         if (rc) return rc;
         size_t per = gad_plan_bytes(probe) + 1;
         gad_plan_free(probe);
@@ -171,6 +213,9 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
      * not 16+16+16+2 (a plan computes its whole batch every time) */
     int chunks = (pts + batch - 1) / batch;
     a->batch = (pts + chunks - 1) / chunks;
+    /* adaptive IG refines one panel at a time, 1, 2, 4, ... points: a big
+     * plan would compute mostly padding */
+    if (cfg->tolerance > 0) a->batch = cfg->batch ? cfg->batch : batch < TOL_AUTO_BATCH ? batch : TOL_AUTO_BATCH;
     a->n_workers = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
     a->w = calloc((size_t)a->n_workers, sizeof *a->w);
     if (!a->w) rc = gad_err_set(err, GAD_ENOMEM, "attribution: out of memory");
@@ -183,7 +228,14 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
             rc = gad_quadrature_points(cfg->quadrature, cfg->steps, a->alphas, a->weights, err);
     }
     /* Worker 0 is made now so that a model the backend refuses fails here. */
-    if (!rc) rc = worker_init(a, &a->w[0], err);
+    if (!rc) {
+        /* oneDNN fixes a convolution's thread split when it is created:
+         * worker 0 runs images one at a time on cfg.threads threads */
+        int ambient = omp_get_max_threads();
+        omp_set_num_threads(a->n_workers);
+        rc = worker_init(a, &a->w[0], err);
+        omp_set_num_threads(ambient);
+    }
     if (rc) {
         gad_attributor_free(a);
         return rc;
@@ -194,7 +246,8 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
 
 void gad_attributor_free(gad_attributor *a) {
     if (!a) return;
-    for (int i = 0; a->w && i < a->n_workers; i++) worker_free(&a->w[i]);
+    /* worker 0 last: the others' plans read its weights */
+    for (int i = a->n_workers - 1; a->w && i >= 0; i--) worker_free(&a->w[i]);
     free(a->w);
     free(a->alphas);
     free(a->weights);
@@ -248,6 +301,29 @@ static void set_dlogits(const gad_attributor *a, worker *w, const gad_target *t,
     }
 }
 
+/* Network passes timed per worker for the results' forward/backward
+ * seconds (omp_get_wtime costs nanoseconds against a pass's microseconds). */
+static int fwd_timed(worker *w, gad_plan *p, const float *x, float *logits, gad_err *err) {
+    double t = omp_get_wtime();
+    int rc = gad_plan_forward(p, x, logits, err);
+    w->t_fwd += omp_get_wtime() - t;
+    return rc;
+}
+
+static int bwd_timed(worker *w, gad_plan *p, const float *dl, float *grad, gad_err *err) {
+    double t = omp_get_wtime();
+    int rc = gad_plan_backward(p, dl, grad, err);
+    w->t_bwd += omp_get_wtime() - t;
+    return rc;
+}
+
+#define KERNEL_TIMED(w, call)                \
+    do {                                     \
+        double t_ = omp_get_wtime();         \
+        call;                                \
+        (w)->t_ker += omp_get_wtime() - t_;  \
+    } while (0)
+
 /* IG of one (possibly noisy) input: out = (x - b) * sum_i w_i grad(b + a_i (x - b)). */
 static int ig_one(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
                   float *out, gad_err *err) {
@@ -261,15 +337,161 @@ static int ig_one(gad_attributor *a, worker *w, const gad_target *t, const float
             for (size_t i = 0; i < d; i++) pt[i] = b[i] + al * (x[i] - b[i]);
             w->w[j] = (float)a->weights[s + j];
         }
-        int rc = gad_plan_forward(w->plan, w->xb, w->logits, err);
+        int rc = fwd_timed(w, w->plan, w->xb, w->logits, err);
         if (!rc) {
             set_dlogits(a, w, t, nb, p);
-            rc = gad_plan_backward(w->plan, w->dlogits, w->grad, err);
+            rc = bwd_timed(w, w->plan, w->dlogits, w->grad, err);
         }
         if (rc) return rc;
-        gad_simd_accumulate(w->acc, w->grad, w->w, nb, d);
+        KERNEL_TIMED(w, gad_simd_accumulate(w->acc, w->grad, w->w, nb, d));
     }
     gad_simd_ig_finish(out, x, b, w->acc, 1.0f, d);
+    return 0;
+}
+
+/* ---- adaptive IG (--tolerance), see gad/attr.h ------------------------ */
+
+/* Runs the n points alpha_i = base + (i + off) * step through the plan. Each
+ * gradient goes to dst + i * d (the edges, dst_stride 1) or is added to dst
+ * (a panel's interior sum, dst_stride 0); F at the point goes to F[i] when F
+ * is given, and the path derivative g = <x - b, grad> is added to *gsum or
+ * stored in g[i]. */
+static int tol_eval(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
+                    double base, double step, double off, int n, float *dst, int dst_stride, double *F,
+                    double *g, double *gsum, gad_err *err) {
+    const size_t d = (size_t)a->d;
+    for (int s = 0; s < n; s += a->batch) {
+        int nb = n - s < a->batch ? n - s : a->batch;
+        for (int j = 0; j < nb; j++) {
+            float al = (float)(base + (s + j + off) * step);
+            float *pt = w->xb + (size_t)j * d;
+            for (size_t i = 0; i < d; i++) pt[i] = b[i] + al * (x[i] - b[i]);
+            w->w[j] = 1.0f;
+        }
+        int rc = fwd_timed(w, w->plan, w->xb, w->logits, err);
+        if (!rc) {
+            set_dlogits(a, w, t, nb, p);
+            rc = bwd_timed(w, w->plan, w->dlogits, w->grad, err);
+        }
+        if (rc) return rc;
+        for (int j = 0; j < nb; j++) {
+            const float *gr = w->grad + (size_t)j * d;
+            double dot = 0;
+            for (size_t i = 0; i < d; i++) dot += (double)(x[i] - b[i]) * gr[i];
+            if (F) F[s + j] = target_score(t, w->logits + (size_t)j * a->k, p);
+            if (gsum)
+                *gsum += dot;
+            else
+                g[s + j] = dot;
+            if (dst_stride) memcpy(dst + (size_t)(s + j) * d, gr, d * sizeof(float));
+        }
+        if (!dst_stride) KERNEL_TIMED(w, gad_simd_accumulate(dst, w->grad, w->w, nb, d));
+    }
+    return 0;
+}
+
+/* Romberg coefficients: R(l, m) = sum_{i=0..m} c[i] T(l - m + i), from the
+ * tableau R(k, j) = (4^j R(k, j-1) - R(k-1, j-1)) / (4^j - 1) run on unit
+ * vectors. */
+static void romberg_coef(int m, double *c) {
+    double r[TOL_ORDER + 1][TOL_ORDER + 1]; /* r[k][i]: R(k, j) in terms of T(i) */
+    for (int k = 0; k <= m; k++)
+        for (int i = 0; i <= m; i++) r[k][i] = k == i;
+    for (int j = 1; j <= m; j++) {
+        double f = (double)(1 << (2 * j));
+        for (int k = m; k >= j; k--)
+            for (int i = 0; i <= m; i++) r[k][i] = (f * r[k][i] - r[k - 1][i]) / (f - 1);
+    }
+    for (int i = 0; i <= m; i++) c[i] = r[m][i];
+}
+
+/* Weight, in one panel at level l (2^l intervals of its width
+ * 1/TOL_PANELS) under Romberg of order min(l, TOL_ORDER), of an interior
+ * point first added at level j (1..l); j = 0 gives twice an edge's share. */
+static double panel_weight(int l, int j) {
+    int m = l < TOL_ORDER ? l : TOL_ORDER;
+    double c[TOL_ORDER + 1], w = 0;
+    romberg_coef(m, c);
+    for (int k = l - m; k <= l; k++)
+        if (k >= j) w += c[k - (l - m)] / ((double)TOL_PANELS * (1 << k));
+    return w;
+}
+
+static int ig_tol_one(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
+                      float *out, int *steps, gad_err *err) {
+    const size_t d = (size_t)a->d;
+    enum { NSLOT = TOL_ORDER + 1, NVEC = TOL_PANELS * NSLOT + TOL_PANELS + 1 };
+    if (!w->tol && !(w->tol = malloc((size_t)NVEC * d * sizeof(float))))
+        return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG buffers", gad_model_name(a->m));
+    /* Per panel, NSLOT vectors: slot 0 sums the interior gradients of levels
+     * <= l - TOL_ORDER (they all weigh the same under Romberg of order
+     * TOL_ORDER), slot i > 0 those of level l - TOL_ORDER + i. The slots are
+     * rotated by index, never copied. Then the edge gradients. */
+    float *edge = w->tol + (size_t)TOL_PANELS * NSLOT * d;
+    int slot[TOL_PANELS][NSLOT];
+    double fe[TOL_PANELS + 1], ge[TOL_PANELS + 1], gl[TOL_PANELS][TOL_MAX_LEVEL + 1];
+    int lev[TOL_PANELS];
+    memset(w->tol, 0, (size_t)TOL_PANELS * NSLOT * d * sizeof(float));
+    memset(gl, 0, sizeof gl);
+    for (int q = 0; q < TOL_PANELS; q++) {
+        lev[q] = 0;
+        for (int i = 0; i < NSLOT; i++) slot[q][i] = q * NSLOT + i;
+    }
+#define SLOTVEC(q, i) (w->tol + (size_t)slot[q][i] * d)
+    int rc = tol_eval(a, w, t, x, b, p, 0.0, 1.0 / TOL_PANELS, 0.0, TOL_PANELS + 1, edge, 1, fe, ge, NULL, err);
+    if (rc) return rc;
+    int used = TOL_PANELS + 1;
+    /* F(x) - F(x') from the plan's own passes, like the g's, so the panel
+     * errors are exact up to rounding */
+    const double gap = fe[TOL_PANELS] - fe[0], goal = a->cfg.tolerance / 3.0 * fabs(gap);
+    for (;;) {
+        double e[TOL_PANELS], total = 0;
+        for (int q = 0; q < TOL_PANELS; q++) {
+            /* the panel's rule applied to its g's, minus its exact integral */
+            double est = panel_weight(lev[q], 0) * 0.5 * (ge[q] + ge[q + 1]);
+            for (int j = 1; j <= lev[q]; j++) est += panel_weight(lev[q], j) * gl[q][j];
+            e[q] = est - (fe[q + 1] - fe[q]);
+            total += e[q];
+        }
+        if (fabs(total) <= goal) break;
+        int best = -1;
+        for (int q = 0; q < TOL_PANELS; q++)
+            if (lev[q] < TOL_MAX_LEVEL && used + (1 << lev[q]) <= a->cfg.max_steps &&
+                (best < 0 || fabs(e[q]) > fabs(e[best])))
+                best = q;
+        if (best < 0) break; /* max_steps reached: rel_delta tells by how much the goal was missed */
+        /* the oldest separate level joins slot 0, the others move down one */
+        const int q = best, n = 1 << lev[q];
+        float one = 1.0f;
+        gad_simd_accumulate(SLOTVEC(q, 0), SLOTVEC(q, 1), &one, 1, d);
+        int freed = slot[q][1];
+        for (int i = 1; i < NSLOT - 1; i++) slot[q][i] = slot[q][i + 1];
+        slot[q][NSLOT - 1] = freed;
+        memset(SLOTVEC(q, NSLOT - 1), 0, d * sizeof(float));
+        /* doubling: the midpoints of the panel's 2^lev intervals */
+        rc = tol_eval(a, w, t, x, b, p, (double)q / TOL_PANELS, 1.0 / ((double)TOL_PANELS * n), 0.5, n,
+                      SLOTVEC(q, NSLOT - 1), 0, NULL, NULL, &gl[q][lev[q] + 1], err);
+        if (rc) return rc;
+        used += n;
+        lev[q]++;
+    }
+    /* the attribution with the same weights as the panel estimates above */
+    float wt[NVEC];
+    memset(wt, 0, sizeof wt);
+    for (int q = 0; q < TOL_PANELS; q++) {
+        const int l = lev[q];
+        for (int i = 0; i < NSLOT; i++) {
+            int j = l - TOL_ORDER + i; /* level of slot i (slot 0: that level and older) */
+            wt[slot[q][i]] = j >= 1 ? (float)panel_weight(l, j) : 0; /* j < 1: an empty slot */
+        }
+        wt[TOL_PANELS * NSLOT + q] += (float)(0.5 * panel_weight(l, 0));
+        wt[TOL_PANELS * NSLOT + q + 1] += (float)(0.5 * panel_weight(l, 0));
+    }
+#undef SLOTVEC
+    memset(w->acc, 0, d * sizeof(float));
+    KERNEL_TIMED(w, gad_simd_accumulate(w->acc, w->tol, wt, NVEC, d));
+    gad_simd_ig_finish(out, x, b, w->acc, 1.0f, d);
+    *steps = used;
     return 0;
 }
 
@@ -287,14 +509,14 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
                          const float *baseline, float *out, gad_attr_result *r, gad_err *err) {
     const size_t d = (size_t)a->d;
     const gad_attr_config *cfg = &a->cfg;
-    double t0 = omp_get_wtime();
+    double t0 = omp_get_wtime(), f0 = w->t_fwd, b0 = w->t_bwd, k0 = w->t_ker;
     memset(r, 0, sizeof *r);
     /* F(x) and the target: from a probe forward, except for one-gradient
      * methods without noise, whose single point is x itself: its forward in
      * the main plan (batch 1 then) gives them, and the probe would repeat it */
     const int single = cfg->method != GAD_METHOD_IG && cfg->noise == GAD_NOISE_NONE;
-    int rc = single ? (memcpy(w->xb, x, d * sizeof(float)), gad_plan_forward(w->plan, w->xb, w->logits, err))
-                    : gad_plan_forward(w->probe, x, w->logits, err);
+    int rc = single ? (memcpy(w->xb, x, d * sizeof(float)), fwd_timed(w, w->plan, w->xb, w->logits, err))
+                    : fwd_timed(w, PROBE(w), x, w->logits, err);
     if (rc) return rc;
     int p = t->kind == GAD_TARGET_PRED ? argmax(w->logits, a->k) : t->p;
     r->target_p = p;
@@ -307,9 +529,11 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
             memset(w->tmp, 0, d * sizeof(float));
             b = w->tmp;
         }
-        if ((rc = gad_plan_forward(w->probe, b, w->logits, err))) return rc;
+        if ((rc = fwd_timed(w, PROBE(w), b, w->logits, err))) return rc;
         r->baseline_score = target_score(t, w->logits, p);
-        if (cfg->noise == GAD_NOISE_NONE) {
+        if (cfg->tolerance > 0) {
+            if ((rc = ig_tol_one(a, w, t, x, b, p, out, &r->steps, err))) return rc;
+        } else if (cfg->noise == GAD_NOISE_NONE) {
             if ((rc = ig_one(a, w, t, x, b, p, out, err))) return rc;
         } else {
             /* One full IG a noise sample; ig_one uses acc, so the tunnel's
@@ -323,10 +547,10 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
                 add_noise(w->noisy, x, d, cfg->stdev * (mx - mn), key + (uint64_t)s * GAD_GOLDEN64);
                 /* ig_one finishes in place: element i reads noisy[i] first */
                 if ((rc = ig_one(a, w, t, w->noisy, b, p, w->noisy, err))) return rc;
-                gad_simd_accumulate_sq(out, w->acc_sq, w->noisy, d);
+                KERNEL_TIMED(w, gad_simd_accumulate_sq(out, w->acc_sq, w->noisy, d));
             }
         }
-        r->steps = cfg->steps * (cfg->noise == GAD_NOISE_NONE ? 1 : cfg->samples);
+        if (cfg->tolerance <= 0) r->steps = cfg->steps * (cfg->noise == GAD_NOISE_NONE ? 1 : cfg->samples);
     } else {
         /* Single-gradient methods: the points are the noise samples (or x
          * itself), batched through the plan. */
@@ -348,16 +572,16 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
                 else
                     add_noise(pt, x, d, cfg->stdev * (mx - mn), key + (uint64_t)(s + j) * GAD_GOLDEN64);
             }
-            if (!single && (rc = gad_plan_forward(w->plan, w->xb, w->logits, err))) return rc;
+            if (!single && (rc = fwd_timed(w, w->plan, w->xb, w->logits, err))) return rc;
             set_dlogits(a, w, t, nb, p);
-            if ((rc = gad_plan_backward(w->plan, w->dlogits, w->grad, err))) return rc;
+            if ((rc = bwd_timed(w, w->plan, w->dlogits, w->grad, err))) return rc;
             for (int j = 0; j < nb; j++) {
                 const float *g = w->grad + (size_t)j * d, *pt = w->xb + (size_t)j * d;
                 if (cfg->noise == GAD_NOISE_NONE) {
                     finish_gradient(cfg->method, out, pt, g, d);
                 } else {
                     finish_gradient(cfg->method, w->tmp, pt, g, d);
-                    gad_simd_accumulate_sq(out, w->acc_sq, w->tmp, d);
+                    KERNEL_TIMED(w, gad_simd_accumulate_sq(out, w->acc_sq, w->tmp, d));
                 }
             }
         }
@@ -387,6 +611,9 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
         r->rel_delta = (float)(fabs(sum - gap) / fmax(fabs(gap), 1e-30));
     }
     r->seconds = omp_get_wtime() - t0;
+    r->forward_seconds = w->t_fwd - f0;
+    r->backward_seconds = w->t_bwd - b0;
+    r->kernel_seconds = w->t_ker - k0;
     return 0;
 }
 
@@ -402,11 +629,14 @@ int gad_attribute(gad_attributor *a, int n, const float *x, const float *baselin
     }
 #define TARGET(i) (targets ? &targets[i] : &a->cfg.target)
     if (n < a->n_workers || a->n_workers == 1) {
-        /* Few images: one at a time, oneDNN uses every thread. */
+        /* Few images: one at a time, oneDNN uses every worker's thread */
+        int ambient = omp_get_max_threads();
+        omp_set_num_threads(a->n_workers);
         for (int i = 0; i < n && !status; i++) {
             status = attribute_one(a, &a->w[0], TARGET(i), x + i * d, baselines ? baselines + i * d : NULL,
                                    attr + i * d, &results[i], err);
         }
+        omp_set_num_threads(ambient);
         return status;
     }
     /* The error reported is the one of the lowest-numbered failing image. */

@@ -1,11 +1,13 @@
 /* gad attribute: explain many images with a gradient method and write, for
  * each image with stem S, S.attr.tiff (C x H x W float32), S.map.tiff (the
- * channel-reduced map) and S.overlay.png, plus one line of DIR/results.jsonl.
+ * channel-reduced map), S.overlay.png and the record S.result.json (last),
+ * and DIR/results.jsonl merged from the records (batch.h).
  *
- * Images are read in chunks of a few per worker thread, attributed in
- * parallel by the library, and written as each chunk completes; every file
- * is written under a temporary name and renamed, so an interrupted run
- * leaves only complete files. */
+ * Images are taken in chunks of a few per worker thread (from this shard,
+ * or from rank 0's counter under MPI), attributed in parallel by the
+ * library, and written as each chunk completes; every file is written under
+ * a temporary name and renamed, so an interrupted run leaves only complete
+ * files. */
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -15,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "gad/attr.h"
@@ -37,15 +40,27 @@ static void write_result_line(FILE *f, const gad_cli_method *o, const char *path
     if (o->cfg.method == GAD_METHOD_IG)
         fprintf(f, ", \"baseline_logit\": %.9g, \"delta\": %.9g, \"rel_delta\": %.9g, \"quadrature\": \"%s\"",
                 (double)r->baseline_score, (double)r->delta, (double)r->rel_delta,
-                gad_quadrature_name(o->cfg.quadrature));
-    fprintf(f, ", \"steps\": %d, \"reduce\": \"%s\", \"seconds\": %.6f}\n", r->steps, gad_cli_reduce_name(o->reduce),
-            r->seconds);
+                o->cfg.tolerance > 0 ? "adaptive-romberg" : gad_quadrature_name(o->cfg.quadrature));
+    if (o->cfg.method == GAD_METHOD_IG && o->cfg.tolerance > 0)
+        fprintf(f, ", \"tolerance\": %.9g", (double)o->cfg.tolerance);
+    /* no wall-clock times here: a record must be the same whichever run,
+     * shard or rank wrote it (times go to --profile) */
+    fprintf(f, ", \"steps\": %d, \"reduce\": \"%s\"}\n", r->steps, gad_cli_reduce_name(o->reduce));
+}
+
+/* Network passes an image costs, for the profile's FLOP count: every point
+ * is a forward and a backward to the input (about a forward's FLOPs); IG
+ * adds probe forwards of x and the baseline, noise tunnels one of x. */
+static double passes_per_image(const gad_attr_config *c, int steps) {
+    double probes = c->method == GAD_METHOD_IG ? 2 : c->noise != GAD_NOISE_NONE ? 1 : 0;
+    return 2.0 * steps + probes;
 }
 
 int gad_cmd_attribute(int argc, char **argv) {
     gad_flag flags[] = {GAD_MODEL_FLAGS,
                         GAD_INPUT_FLAGS,
                         GAD_METHOD_FLAGS,
+                        GAD_BATCH_FLAGS,
                         {"out", 1, "DIR: output folder (created)", 0},
                         {"reduce", 1, "MODE: channel reduction for maps: mean|sum|abssum|l2 (mean)", 0},
                         {"clip", 1, "P: overlay colour scale clipped at this percentile of |map| (99)", 0},
@@ -60,35 +75,53 @@ int gad_cmd_attribute(int argc, char **argv) {
     }
     if (!gad_args_get(&a, "out")) return gad_cli_fail_msg("gad attribute: --out DIR is required");
 
+    static const char *const suffixes[] = {".attr.tiff", ".map.tiff", ".overlay.png"};
     gad_cli_paths paths = {0};
     gad_cli_model cm = {0};
     gad_cli_method o;
+    gad_batch b = {0};
     gad_attributor *at = NULL;
     float *x = NULL, *base = NULL, *attr = NULL, *scratch = NULL, *bfile = NULL;
     gad_attr_result *res = NULL;
-    int *ok = NULL, status = 0, failures = 0, done = 0;
-    gad_atomic results = {0};
-    double t0 = omp_get_wtime();
+    int *ok = NULL, *take = NULL, status = 0;
+    double t = gad_batch_tic();
 
     if (gad_cli_paths_collect(&a, &paths, &err) || gad_cli_check_stems(&paths, &err) ||
-        gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err) ||
-        gad_cli_make_out_dir(o.out_dir, &err)) {
+        gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err)) {
         status = gad_cli_fail(&err);
         goto done;
     }
+    /* before the plans: oneDNN sizes a primitive's thread split when it is
+     * created */
     if (o.cfg.threads) omp_set_num_threads(o.cfg.threads);
+    /* before the output folder: a refused plan (--precision bf16 on a CPU
+     * without it) leaves nothing behind */
+    if (gad_attributor_create(cm.model, &o.cfg, &at, &err) || gad_cli_make_out_dir(o.out_dir, &err)) {
+        status = gad_cli_fail(&err);
+        goto done;
+    }
+    if (gad_batch_open(&a, "attribute", o.out_dir, &paths, suffixes, 3, NULL, &b, &err)) {
+        status = gad_cli_fail(&err);
+        goto done;
+    }
 
     const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width;
     const size_t hw = (size_t)cm.pp.height * cm.pp.width;
     int threads = o.cfg.threads ? o.cfg.threads : omp_get_max_threads();
-    int chunk = 2 * threads < paths.n ? 2 * threads : paths.n;
+    b.threads = threads;
+    /* Chunks of 2 images a thread keep every worker busy; an image's result
+     * does not depend on its chunk (the engine's parallel and sequential
+     * paths give the same bits), so chunking, sharding and ranks are free. */
+    int chunk = 2 * threads < b.n_todo ? 2 * threads : b.n_todo;
+    if (chunk < 1) chunk = 1;
     x = malloc(chunk * d * sizeof *x);
     base = malloc(chunk * d * sizeof *base);
     attr = malloc(chunk * d * sizeof *attr);
     scratch = malloc(2 * hw * sizeof *scratch);
     res = malloc(chunk * sizeof *res);
     ok = malloc(chunk * sizeof *ok); /* indices of the chunk's readable images */
-    if (!x || !base || !attr || !scratch || !res || !ok) {
+    take = malloc(chunk * sizeof *take);
+    if (!x || !base || !attr || !scratch || !res || !ok || !take) {
         status = gad_cli_fail_msg("gad attribute: out of memory");
         goto done;
     }
@@ -98,67 +131,62 @@ int gad_cmd_attribute(int argc, char **argv) {
             goto done;
         }
     }
-    if (gad_attributor_create(cm.model, &o.cfg, &at, &err)) {
-        status = gad_cli_fail(&err);
-        goto done;
-    }
-    char rpath[4096];
-    snprintf(rpath, sizeof rpath, "%s/results.jsonl", o.out_dir);
-    if (gad_atomic_open(rpath, &results, &err)) {
-        status = gad_cli_fail(&err);
-        goto done;
-    }
-    int progress = isatty(STDERR_FILENO);
-    for (int start = 0; start < paths.n; start += chunk) {
-        int n = paths.n - start < chunk ? paths.n - start : chunk, m = 0;
-        int *idx = ok;
+    gad_batch_toc(&b, GAD_PH_LOAD, t);
+    const double model_flops = (double)gad_model_total_flops(cm.model);
+    int n;
+    while ((n = gad_batch_next(&b, chunk, take)) > 0) {
+        int m = 0;
         /* read the chunk; bad images are reported and skipped */
+        t = gad_batch_tic();
         for (int i = 0; i < n; i++) {
             gad_err ierr = {0};
-            const char *p = paths.v[start + i];
-            float *xi = x + m * d, *bi = base + m * d;
-            if (gad_cli_load_with_baseline(&cm, &o, bfile, p, xi, bi, &ierr)) {
+            const char *p = paths.v[take[i]];
+            if (gad_cli_load_with_baseline(&cm, &o, bfile, p, x + m * d, base + m * d, &ierr)) {
                 gad_cli_fail(&ierr);
-                failures++;
+                gad_batch_failed(&b);
             } else {
-                idx[m++] = start + i;
+                ok[m++] = take[i];
             }
         }
+        gad_batch_toc(&b, GAD_PH_PREPROCESS, t);
         if (m && gad_attribute(at, m, x, base, NULL, attr, res, &err)) {
-            status = gad_cli_fail(&err);
+            gad_cli_fail(&err);
+            gad_batch_stopped(&b);
+            status = 1;
             goto done;
         }
         for (int i = 0; i < m; i++) {
+            b.t_phase[GAD_PH_FORWARD] += res[i].forward_seconds;
+            b.t_phase[GAD_PH_BACKWARD] += res[i].backward_seconds;
+            b.t_phase[GAD_PH_KERNELS] += res[i].kernel_seconds;
+            b.flops += model_flops * passes_per_image(&o.cfg, res[i].steps);
+        }
+        t = gad_batch_tic();
+        for (int i = 0; i < m; i++) {
             gad_err werr = {0};
-            if (gad_cli_write_attribution(&o, &cm, paths.v[idx[i]], "", x + i * d, attr + i * d, scratch, &werr)) {
-                gad_cli_fail(&werr);
-                failures++;
-                continue;
+            gad_line line;
+            const char *p = paths.v[ok[i]];
+            if (gad_line_open(&line)) {
+                gad_cli_fail_msg("gad attribute: out of memory");
+                gad_batch_stopped(&b);
+                status = 1;
+                goto done;
             }
-            write_result_line(results.f, &o, paths.v[idx[i]], &res[i]);
-            done++;
+            write_result_line(line.f, &o, p, &res[i]);
+            gad_line_close(&line);
+            int rc = gad_cli_write_attribution(&o, &cm, p, "", x + i * d, attr + i * d, scratch, &werr);
+            if (!rc) rc = gad_batch_record(&b, ok[i], line.buf, &werr);
+            free(line.buf);
+            if (rc) {
+                gad_cli_fail(&werr);
+                gad_batch_failed(&b);
+            }
         }
-        fflush(results.f);
-        if (progress) {
-            double el = omp_get_wtime() - t0;
-            int seen = start + n;
-            fprintf(stderr, "\r[%-30.*s] %d/%d images, %.2f img/s, ETA %.0fs   ", (int)(30.0 * seen / paths.n),
-                    "##############################", seen, paths.n, done / fmax(el, 1e-9),
-                    (paths.n - seen) * el / seen);
-        }
+        gad_batch_toc(&b, GAD_PH_WRITE, t);
     }
-    if (progress) fputc('\n', stderr);
-    if (gad_atomic_commit(&results, &err)) {
-        status = gad_cli_fail(&err);
-        goto done;
-    }
-    if (failures) {
-        fprintf(stderr, "gad attribute: %d of %d images failed; %d written to %s\n", failures, paths.n, done,
-                o.out_dir);
-        status = 1;
-    }
+    status = gad_batch_finish(&b, status);
 done:
-    gad_atomic_abort(&results);
+    gad_batch_close(&b);
     gad_attributor_free(at);
     free(x);
     free(base);
@@ -166,6 +194,7 @@ done:
     free(scratch);
     free(res);
     free(ok);
+    free(take);
     free(bfile);
     gad_cli_model_close(&cm);
     gad_cli_paths_free(&paths);

@@ -3,7 +3,12 @@
  * differences with 95 % confidence intervals), report.md (the same as
  * tables, with a reading of the paper's two claims), METHOD.deletion.svg,
  * METHOD.insertion.svg (mean curves per selection) and images.jsonl (the
- * figures of every image). */
+ * figures of every image).
+ *
+ * A batch job like attribute (batch.h): each image's figures and curves for
+ * every method go to a record S.eval.rec, and the report is built from the
+ * records of all input images in input order, so shards, --resume and MPI
+ * ranks give the report of one run. */
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -13,7 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/commands.h"
+#include "cli/mpi.h"
 #include "cli/common.h"
 #include "cli/method.h"
 #include "cli/support.h"
@@ -116,6 +123,18 @@ static int load_gt(const char *dir, const char *image, const gad_cli_model *cm, 
     gad_image_free(&img);
     return 0;
 }
+
+/* The record of one evaluated image, DIR/S.eval.rec (binary, this build's
+ * layout: a record is read back by the same gad, to assemble the report
+ * of a sharded or resumed run): this head, the P curve shares (doubles),
+ * then for each method its gad_evaluate_result, its GAD_SEL_COUNT x 2 x P
+ * curve values (doubles), a uint32 length and its images.jsonl line. */
+#define EVAL_REC_MAGIC "GADEVR1"
+typedef struct eval_rec_head {
+    char magic[8];
+    int32_t n_methods, points, res_size;
+    int32_t methods[MAX_METHODS];
+} eval_rec_head;
 
 typedef struct method_run {
     gad_method method;
@@ -392,6 +411,7 @@ int gad_cmd_eval(int argc, char **argv) {
                         {"curve-points", 1, "N: points of the deletion/insertion curves (21)", 0},
                         {"masks", 1, "DIR: ground-truth object masks DIR/STEM.png (non-zero = object)", 0},
                         {"data", 1, "DIR: a folder of images (searched recursively), as a positional folder", 0},
+                        GAD_BATCH_FLAGS,
                         {"help", 0, "show this help", 0},
                         {0}};
     gad_args a = {.command = "eval", .flags = flags};
@@ -449,9 +469,14 @@ int gad_cmd_eval(int argc, char **argv) {
     uint8_t *mask = NULL, *cmask = NULL, *gt = NULL, *failed = NULL;
     gad_explain_result *xres = NULL, *cres = NULL;
     gad_attr_result *ares = NULL;
-    double *curves = NULL, shares[GAD_EVAL_MAX_POINTS];
-    int *idx = NULL, status = 0;
-    const int progress = isatty(STDERR_FILENO);
+    double shares[GAD_EVAL_MAX_POINTS];
+    int *idx = NULL, *take = NULL, status = 0;
+    gad_batch b = {0};
+    gad_evaluate_result *gres = NULL; /* a group's results, [method][image] */
+    double *gcurves = NULL;           /* and their curves */
+    char **glines = NULL, **recs = NULL;
+    int n_glines = 0;
+    double t = gad_batch_tic();
     /* --data DIR is one more folder among the positionals */
     char **pos = malloc((size_t)(a.n_pos + 1) * sizeof *pos);
     if (!pos) return gad_cli_fail_msg("gad eval: out of memory");
@@ -504,8 +529,23 @@ int gad_cmd_eval(int argc, char **argv) {
 
     const int L = sup.k + 1, LC = sup.k_control + 1, P = ec.curve_points;
     const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width, hw = (size_t)cm.pp.height * cm.pp.width;
+    const size_t ncurve = (size_t)GAD_SEL_COUNT * 2 * P;
+    if (gad_batch_open(&a, "eval", out, &paths, NULL, 0, ".eval.rec", &b, &err)) {
+        status = gad_cli_fail(&err);
+        goto done;
+    }
     int threads = o.cfg.threads ? o.cfg.threads : omp_get_max_threads();
-    int chunk = 2 * threads < paths.n ? 2 * threads : paths.n;
+    b.threads = threads;
+    int chunk = 2 * threads;
+    /* Images are taken in groups (from this shard, or from rank 0's counter
+     * under MPI); each group is run method by method (one method's
+     * explainers at a time, as before) and its images' records written when
+     * the last method is done. Groups small enough that ranks share the
+     * work, large enough that making the explainers again is negligible. */
+    int ranks = gad_mpi_size();
+    int group = (b.n_todo + 4 * ranks - 1) / (4 * ranks);
+    if (group > 64 * threads) group = 64 * threads;
+    if (group < chunk) group = chunk;
     x = malloc(chunk * d * sizeof *x);
     base = malloc(chunk * d * sizeof *base);
     lmaps = malloc((size_t)chunk * L * hw * sizeof *lmaps);
@@ -521,25 +561,244 @@ int gad_cmd_eval(int argc, char **argv) {
     xres = malloc(chunk * sizeof *xres);
     cres = malloc(chunk * sizeof *cres);
     idx = malloc(chunk * sizeof *idx);
-    failed = calloc((size_t)paths.n, 1);
-    curves = malloc((size_t)GAD_SEL_COUNT * 2 * P * sizeof *curves);
+    take = malloc(group * sizeof *take);
+    failed = calloc((size_t)group, 1);
+    gres = malloc((size_t)n_methods * group * sizeof *gres);
+    gcurves = malloc((size_t)n_methods * group * ncurve * sizeof *gcurves);
+    glines = calloc((size_t)n_methods * group, sizeof *glines);
+    n_glines = glines ? n_methods * group : 0;
     bfile = o.baseline_file ? malloc(d * sizeof *bfile) : NULL;
-    int oom = !x || !base || !lmaps || !fused || !mask || !xres || !cres || !idx || !failed || !curves ||
-              (control && (!cmaps || !cfused || !cmask)) || (!support && (!attr || !plain || !ares)) ||
-              (masks && !gt) || (o.baseline_file && !bfile);
-    for (int r = 0; r < n_methods && !oom; r++) {
-        runs[r].method = methods[r];
-        runs[r].res = malloc((size_t)paths.n * sizeof *runs[r].res);
-        runs[r].curve_sum = calloc((size_t)GAD_SEL_COUNT * 2 * P, sizeof *runs[r].curve_sum);
-        oom = !runs[r].res || !runs[r].curve_sum;
-    }
+    int oom = !x || !base || !lmaps || !fused || !mask || !xres || !cres || !idx || !failed || !take || !gres ||
+              !gcurves || !glines || (control && (!cmaps || !cfused || !cmask)) ||
+              (!support && (!attr || !plain || !ares)) || (masks && !gt) || (o.baseline_file && !bfile);
     if (oom) {
-        status = gad_cli_fail_msg("gad eval: out of memory for %d images of %dx%dx%d", paths.n, cm.pp.channels,
+        status = gad_cli_fail_msg("gad eval: out of memory for %d images of %dx%dx%d", group, cm.pp.channels,
                                   cm.pp.height, cm.pp.width);
         goto done;
     }
     if (bfile && gad_cli_load_input(&cm, o.baseline_file, bfile, &err)) {
         status = gad_cli_fail(&err);
+        goto done;
+    }
+    for (int r = 0; r < GAD_EVAL_MAX_POINTS; r++) shares[r] = 0;
+    gad_batch_toc(&b, GAD_PH_LOAD, t);
+    const double model_flops = (double)gad_model_total_flops(cm.model);
+
+    int ng;
+    while ((ng = gad_batch_next(&b, group, take)) > 0) {
+        memset(failed, 0, (size_t)group);
+        for (int r = 0; r < n_methods; r++) {
+            o.cfg.method = methods[r];
+            xc.attr = o.cfg;
+            int rc = 0;
+            t = gad_batch_tic();
+            if (support) {
+                rc = gad_explainer_create(cm.model, sup.m, sup.k, &xc, &ex, &err);
+                if (!rc && control) rc = gad_explainer_create(cm.model, sup.ctrl, sup.k_control, &xc, &cx, &err);
+            } else {
+                gad_attr_config ac = o.cfg;
+                ac.target.kind = GAD_TARGET_PRED;
+                rc = gad_attributor_create(cm.model, &ac, &at, &err);
+            }
+            gad_batch_toc(&b, GAD_PH_LOAD, t);
+            if (rc) {
+                gad_cli_fail(&err);
+                gad_batch_stopped(&b);
+                status = 1;
+                goto done;
+            }
+            for (int start = 0; start < ng; start += chunk) {
+                int n = ng - start < chunk ? ng - start : chunk, m = 0;
+                t = gad_batch_tic();
+                for (int i = 0; i < n; i++) {
+                    if (failed[start + i]) continue;
+                    gad_err ie = {0};
+                    float *xi = x + m * d, *bi = base + m * d;
+                    const char *p = paths.v[take[start + i]];
+                    int rc2 = gad_cli_load_with_baseline(&cm, &o, bfile, p, xi, bi, &ie);
+                    if (!rc2 && masks) rc2 = load_gt(masks, p, &cm, gt + m * hw, &ie);
+                    if (rc2) { /* only in the first method's pass: the others skip it */
+                        gad_cli_fail(&ie);
+                        failed[start + i] = 1;
+                        gad_batch_failed(&b);
+                    } else {
+                        idx[m++] = start + i;
+                    }
+                }
+                gad_batch_toc(&b, GAD_PH_PREPROCESS, t);
+                if (!m) continue;
+                if (support) {
+                    rc = gad_explain(ex, m, x, base, NULL, lmaps, fused, mask, xres, &err);
+                    if (!rc && control) rc = gad_explain(cx, m, x, base, NULL, cmaps, cfused, cmask, cres, &err);
+                } else {
+                    rc = gad_attribute(at, m, x, base, NULL, attr, ares, &err);
+                    for (int i = 0; !rc && i < m; i++)
+                        gad_simd_reduce_channels(plain + i * hw, attr + i * d, cm.pp.channels, hw, o.reduce);
+                }
+                if (rc) {
+                    gad_cli_fail(&err);
+                    gad_batch_stopped(&b);
+                    status = 1;
+                    goto done;
+                }
+                for (int i = 0; i < m; i++) {
+                    const gad_attr_result *lr = support ? xres[i].level : &ares[i];
+                    for (int l = 0; l < (support ? L : 1); l++) {
+                        b.t_phase[GAD_PH_FORWARD] += lr[l].forward_seconds;
+                        b.t_phase[GAD_PH_BACKWARD] += lr[l].backward_seconds;
+                        b.t_phase[GAD_PH_KERNELS] += lr[l].kernel_seconds;
+                        /* the attribution passes (as attribute/explain count
+                         * them); the occlusion forwards are not counted */
+                        double probes = o.cfg.method == GAD_METHOD_IG ? 2 : o.cfg.noise != GAD_NOISE_NONE ? 1 : 0;
+                        b.flops += model_flops * (2.0 * lr[l].steps + probes + (support ? 1 : 0));
+                    }
+                    if (support) b.t_phase[GAD_PH_FUSION] += xres[i].fusion_seconds;
+                }
+                t = gad_batch_tic();
+                for (int i = 0; i < m; i++) {
+                    gad_evaluate_input in = {.x = x + i * d, .baseline = base + i * d, .gt = masks ? gt + i * hw : NULL};
+                    if (support) {
+                        in.target = xres[i].cls;
+                        in.plain_map = lmaps + (size_t)i * L * hw; /* level 0: the plain method on f */
+                        in.gad_map = fused + i * hw;
+                        in.gad_mask = mask + i * hw;
+                        if (control) {
+                            in.control_map = cfused + i * hw;
+                            in.control_mask = cmask + i * hw;
+                        }
+                    } else {
+                        in.target = ares[i].target_p;
+                        in.plain_map = plain + i * hw;
+                    }
+                    size_t slot = (size_t)r * group + idx[i];
+                    gad_evaluate_result *res = &gres[slot];
+                    if (gad_evaluate(ev, &in, res, gcurves + slot * ncurve, shares, &err)) {
+                        gad_cli_fail(&err);
+                        gad_batch_stopped(&b);
+                        status = 1;
+                        goto done;
+                    }
+                    gad_line line;
+                    method_run one = {.method = methods[r]};
+                    if (gad_line_open(&line)) {
+                        gad_cli_fail_msg("gad eval: out of memory");
+                        gad_batch_stopped(&b);
+                        status = 1;
+                        goto done;
+                    }
+                    write_image_line(line.f, paths.v[take[idx[i]]], &one, res, &ec, masks != NULL);
+                    gad_line_close(&line);
+                    glines[slot] = line.buf;
+                }
+                gad_batch_toc(&b, GAD_PH_FUSION, t); /* the evaluation's occlusions count as fusion-side work */
+            }
+            gad_explainer_free(ex);
+            gad_explainer_free(cx);
+            gad_attributor_free(at);
+            ex = cx = NULL;
+            at = NULL;
+        }
+        /* the group's records, each image's methods together */
+        t = gad_batch_tic();
+        for (int j = 0; j < ng; j++) {
+            if (failed[j]) continue;
+            gad_line rec;
+            int rc = gad_line_open(&rec) ? gad_err_set(&err, GAD_ENOMEM, "gad eval: out of memory") : 0;
+            if (!rc) {
+                eval_rec_head h = {.n_methods = n_methods, .points = P, .res_size = (int)sizeof(gad_evaluate_result)};
+                memcpy(h.magic, EVAL_REC_MAGIC, sizeof h.magic);
+                for (int r = 0; r < n_methods; r++) h.methods[r] = (int)methods[r];
+                fwrite(&h, sizeof h, 1, rec.f);
+                fwrite(shares, sizeof(double), (size_t)P, rec.f);
+                for (int r = 0; r < n_methods; r++) {
+                    size_t slot = (size_t)r * group + j;
+                    uint32_t len = (uint32_t)strlen(glines[slot]);
+                    fwrite(&gres[slot], sizeof gres[slot], 1, rec.f);
+                    fwrite(gcurves + slot * ncurve, sizeof(double), ncurve, rec.f);
+                    fwrite(&len, sizeof len, 1, rec.f);
+                    fwrite(glines[slot], 1, len, rec.f);
+                }
+                gad_line_close(&rec);
+                rc = rec.buf ? gad_batch_record_bytes(&b, take[j], rec.buf, rec.len, &err)
+                             : gad_err_set(&err, GAD_ENOMEM, "gad eval: out of memory");
+            }
+            free(rec.buf);
+            if (rc) {
+                gad_cli_fail(&err);
+                gad_batch_failed(&b);
+            }
+        }
+        for (size_t s = 0; s < (size_t)n_methods * group; s++) {
+            free(glines[s]);
+            glines[s] = NULL;
+        }
+        gad_batch_toc(&b, GAD_PH_WRITE, t);
+    }
+    status = gad_batch_finish(&b, status);
+    if (gad_mpi_rank() != 0) goto done; /* rank 0 reports */
+
+    /* The report, from the records of every input image in input order (this
+     * run's, earlier runs' with --resume, other shards'): the same figures
+     * whichever process evaluated an image. */
+    int n_ok = 0;
+    for (int r = 0; r < n_methods; r++) {
+        runs[r].method = methods[r];
+        runs[r].res = malloc((size_t)paths.n * sizeof *runs[r].res);
+        runs[r].curve_sum = calloc(ncurve, sizeof *runs[r].curve_sum);
+        if (!runs[r].res || !runs[r].curve_sum) {
+            status = gad_cli_fail_msg("gad eval: out of memory for the report of %d images", paths.n);
+            goto done;
+        }
+    }
+    recs = calloc((size_t)paths.n, sizeof *recs);
+    if (!recs) {
+        status = gad_cli_fail_msg("gad eval: out of memory for the report of %d images", paths.n);
+        goto done;
+    }
+    const size_t per_method = sizeof(gad_evaluate_result) + ncurve * sizeof(double);
+    for (int k = 0; k < paths.n; k++) {
+        char rp[4096];
+        gad_batch_record_path(&b, k, rp, sizeof rp);
+        size_t sz;
+        FILE *f = fopen(rp, "rb");
+        if (!f) continue; /* failed, or another shard's not done yet */
+        char *buf = NULL;
+        if (!fseek(f, 0, SEEK_END) && (long)(sz = (size_t)ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) &&
+            (buf = malloc(sz + 1)) && fread(buf, 1, sz, f) == sz) {
+            buf[sz] = 0;
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+        fclose(f);
+        /* a record of another configuration (or version) is refused, not mixed in */
+        eval_rec_head h;
+        int ok = buf && sz >= sizeof h + P * sizeof(double);
+        if (ok) {
+            memcpy(&h, buf, sizeof h);
+            ok = !memcmp(h.magic, EVAL_REC_MAGIC, sizeof h.magic) && h.n_methods == n_methods && h.points == P &&
+                 h.res_size == (int)sizeof(gad_evaluate_result);
+            for (int r = 0; ok && r < n_methods; r++) ok = h.methods[r] == (int)methods[r];
+        }
+        size_t off = sizeof h + P * sizeof(double);
+        for (int r = 0; ok && r < n_methods; r++) {
+            uint32_t len;
+            ok = off + per_method + sizeof len <= sz;
+            if (ok) memcpy(&len, buf + off + per_method, sizeof len);
+            ok = ok && off + per_method + sizeof len + len <= sz;
+            off += per_method + sizeof len + (ok ? len : 0);
+        }
+        if (!ok || off != sz) {
+            free(buf);
+            status = gad_cli_fail_msg("%s: not a record of this gad eval (other flags, methods or version); "
+                                      "delete it or use another --out", rp);
+            goto done;
+        }
+        recs[k] = buf;
+        n_ok++;
+    }
+    if (!n_ok) {
+        status = gad_cli_fail_msg("gad eval: none of the %d images could be evaluated", paths.n);
         goto done;
     }
     char path[4096];
@@ -548,102 +807,35 @@ int gad_cmd_eval(int argc, char **argv) {
         status = gad_cli_fail(&err);
         goto done;
     }
-
     for (int r = 0; r < n_methods; r++) {
         method_run *mr = &runs[r];
-        o.cfg.method = methods[r];
-        xc.attr = o.cfg;
-        int rc = 0;
-        if (support) {
-            rc = gad_explainer_create(cm.model, sup.m, sup.k, &xc, &ex, &err);
-            if (!rc && control) rc = gad_explainer_create(cm.model, sup.ctrl, sup.k_control, &xc, &cx, &err);
-        } else {
-            gad_attr_config ac = o.cfg;
-            ac.target.kind = GAD_TARGET_PRED;
-            rc = gad_attributor_create(cm.model, &ac, &at, &err);
+        for (int k = 0; k < paths.n; k++) {
+            if (!recs[k]) continue;
+            if (!mr->n) memcpy(shares, recs[k] + sizeof(eval_rec_head), P * sizeof(double));
+            const char *q = recs[k] + sizeof(eval_rec_head) + P * sizeof(double);
+            for (int rr = 0; rr < r; rr++) { /* skip the earlier methods */
+                uint32_t len;
+                memcpy(&len, q + per_method, sizeof len);
+                q += per_method + sizeof len + len;
+            }
+            gad_evaluate_result *res = &mr->res[mr->n++];
+            memcpy(res, q, sizeof *res);
+            const char *cv = q + sizeof *res;
+            for (int s = 0; s < GAD_SEL_COUNT; s++) {
+                if (!res->sel[s].present) continue;
+                mr->curve_n[s]++;
+                for (int kk = 0; kk < 2 * P; kk++) {
+                    double v; /* records need not be aligned */
+                    memcpy(&v, cv + ((size_t)2 * s * P + kk) * sizeof v, sizeof v);
+                    mr->curve_sum[(size_t)2 * s * P + kk] += v;
+                }
+            }
+            uint32_t len;
+            memcpy(&len, q + per_method, sizeof len);
+            fwrite(q + per_method + sizeof len, 1, len, lines.f);
         }
-        if (rc) {
-            status = gad_cli_fail(&err);
-            goto done;
-        }
-        for (int start = 0; start < paths.n; start += chunk) {
-            int n = paths.n - start < chunk ? paths.n - start : chunk, m = 0;
-            for (int i = 0; i < n; i++) {
-                if (failed[start + i]) continue;
-                gad_err ie = {0};
-                float *xi = x + m * d, *bi = base + m * d;
-                const char *p = paths.v[start + i];
-                int rc2 = gad_cli_load_with_baseline(&cm, &o, bfile, p, xi, bi, &ie);
-                if (!rc2 && masks) rc2 = load_gt(masks, p, &cm, gt + m * hw, &ie);
-                if (rc2) {
-                    gad_cli_fail(&ie);
-                    failed[start + i] = 1;
-                } else {
-                    idx[m++] = start + i;
-                }
-            }
-            if (!m) continue;
-            if (support) {
-                rc = gad_explain(ex, m, x, base, NULL, lmaps, fused, mask, xres, &err);
-                if (!rc && control) rc = gad_explain(cx, m, x, base, NULL, cmaps, cfused, cmask, cres, &err);
-            } else {
-                rc = gad_attribute(at, m, x, base, NULL, attr, ares, &err);
-                for (int i = 0; !rc && i < m; i++)
-                    gad_simd_reduce_channels(plain + i * hw, attr + i * d, cm.pp.channels, hw, o.reduce);
-            }
-            if (rc) {
-                status = gad_cli_fail(&err);
-                goto done;
-            }
-            for (int i = 0; i < m; i++) {
-                gad_evaluate_input in = {.x = x + i * d, .baseline = base + i * d, .gt = masks ? gt + i * hw : NULL};
-                if (support) {
-                    in.target = xres[i].cls;
-                    in.plain_map = lmaps + (size_t)i * L * hw; /* level 0: the plain method on f */
-                    in.gad_map = fused + i * hw;
-                    in.gad_mask = mask + i * hw;
-                    if (control) {
-                        in.control_map = cfused + i * hw;
-                        in.control_mask = cmask + i * hw;
-                    }
-                } else {
-                    in.target = ares[i].target_p;
-                    in.plain_map = plain + i * hw;
-                }
-                gad_evaluate_result *res = &mr->res[mr->n];
-                if (gad_evaluate(ev, &in, res, curves, shares, &err)) {
-                    status = gad_cli_fail(&err);
-                    goto done;
-                }
-                mr->n++;
-                for (int s = 0; s < GAD_SEL_COUNT; s++) {
-                    if (!res->sel[s].present) continue;
-                    mr->curve_n[s]++;
-                    for (int k = 0; k < 2 * P; k++)
-                        mr->curve_sum[(size_t)2 * s * P + k] += curves[(size_t)2 * s * P + k];
-                }
-                write_image_line(lines.f, paths.v[idx[i]], mr, res, &ec, masks != NULL);
-            }
-            if (progress)
-                fprintf(stderr, "\rgad eval: %s %d/%d images", gad_method_name(methods[r]),
-                        start + n < paths.n ? start + n : paths.n, paths.n);
-        }
-        if (progress) fputc('\n', stderr);
-        gad_explainer_free(ex);
-        gad_explainer_free(cx);
-        gad_attributor_free(at);
-        ex = cx = NULL;
-        at = NULL;
     }
-    /* an image fails when it (or its mask) cannot be read, which happens in
-     * the first method's pass: every method then sees the same images */
-    int n_failed = 0;
-    for (int i = 0; i < paths.n; i++) n_failed += failed[i];
-    int n_ok = paths.n - n_failed;
-    if (!n_ok) {
-        status = gad_cli_fail_msg("gad eval: none of the %d images could be evaluated", paths.n);
-        goto done;
-    }
+    int n_failed = paths.n - n_ok;
     if (gad_atomic_commit(&lines, &err)) {
         status = gad_cli_fail(&err);
         goto done;
@@ -675,12 +867,21 @@ int gad_cmd_eval(int argc, char **argv) {
             status = gad_cli_fail(&err);
             goto done;
         }
-    if (n_failed) {
-        fprintf(stderr, "gad eval: %d of %d images failed; the report in %s covers the other %d\n", n_failed,
-                paths.n, out, n_ok);
-        status = 1;
-    }
+    if (n_failed)
+        fprintf(stderr, "gad eval: the report in %s covers %d of %d images (the others failed%s)\n", out, n_ok,
+                paths.n, b.shard_n > 1 ? " or belong to shards not done yet: run gad eval --resume on all when "
+                                         "every shard is done" : "");
 done:
+    gad_batch_close(&b);
+    if (glines) {
+        for (int g = 0; g < n_glines; g++) free(glines[g]);
+        free(glines);
+    }
+    for (int k = 0; recs && k < paths.n; k++) free(recs[k]);
+    free(recs);
+    free(take);
+    free(gres);
+    free(gcurves);
     gad_atomic_abort(&lines);
     gad_atomic_abort(&rep);
     gad_explainer_free(ex);
@@ -708,7 +909,6 @@ done:
     free(cres);
     free(idx);
     free(failed);
-    free(curves);
     free(bfile);
     gad_cli_model_close(&cm);
     gad_cli_paths_free(&paths);

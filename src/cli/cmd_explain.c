@@ -2,7 +2,9 @@
  * For each image with stem S: S.level-K.map.tiff (K = 0 is the original
  * model), S.gad.tiff (the fused map), S.gad-mask.png (the region),
  * S.gad-overlay.png (the region's fused values over the image, beside the
- * plain method's overlay) and a line of results.jsonl. */
+ * plain method's overlay), the record S.result.json (last) and
+ * results.jsonl merged from the records; batch semantics as in attribute
+ * (batch.h). */
 #include <errno.h>
 #include <omp.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/method.h"
@@ -45,6 +48,7 @@ int gad_cmd_explain(int argc, char **argv) {
     gad_flag flags[] = {GAD_MODEL_FLAGS,
                         GAD_INPUT_FLAGS,
                         GAD_METHOD_FLAGS,
+                        GAD_BATCH_FLAGS,
                         {"support", 1, "DIR: support models written by gad fit", 0},
                         {"out", 1, "DIR: output folder (created)", 0},
                         {"fuse", 1, "F: consensus|mean|gain (consensus)", 0},
@@ -76,11 +80,14 @@ int gad_cmd_explain(int argc, char **argv) {
     gad_cli_method o;
     gad_cli_support sup = {0};
     gad_explainer *ex = NULL;
-    gad_atomic results = {0};
+    gad_batch b = {0};
+    char **suffixes = NULL;
+    int n_suffixes = 0;
     float *x = NULL, *base = NULL, *lattr = NULL, *lmaps = NULL, *fused = NULL, *grey = NULL;
     uint8_t *mask = NULL;
     gad_explain_result *res = NULL;
-    int *idx = NULL, status = 0, failures = 0, done = 0;
+    int *idx = NULL, *take = NULL, status = 0;
+    double t = gad_batch_tic();
     if (gad_cli_paths_collect(&a, &paths, &err) || gad_cli_check_stems(&paths, &err) ||
         gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err) ||
         gad_cli_support_open(gad_args_get(&a, "support"), &cm, 0, &sup, &err) || gad_cli_make_out_dir(o.out_dir, &err)) {
@@ -115,9 +122,30 @@ int gad_cmd_explain(int argc, char **argv) {
         goto done;
     }
     const int L = sup.k + 1;
+    /* an image's outputs, for --resume */
+    n_suffixes = L + 3;
+    if (!(suffixes = calloc((size_t)n_suffixes, sizeof *suffixes))) {
+        status = gad_cli_fail_msg("gad explain: out of memory");
+        goto done;
+    }
+    for (int l = 0; l < n_suffixes; l++) {
+        char sfx[64];
+        if (l < L) snprintf(sfx, sizeof sfx, ".level-%d.map.tiff", l);
+        else snprintf(sfx, sizeof sfx, "%s", l == L ? ".gad.tiff" : l == L + 1 ? ".gad-mask.png" : ".gad-overlay.png");
+        if (!(suffixes[l] = strdup(sfx))) {
+            status = gad_cli_fail_msg("gad explain: out of memory");
+            goto done;
+        }
+    }
+    if (gad_batch_open(&a, "explain", o.out_dir, &paths, (const char *const *)suffixes, n_suffixes, NULL, &b, &err)) {
+        status = gad_cli_fail(&err);
+        goto done;
+    }
     const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width, hw = (size_t)cm.pp.height * cm.pp.width;
     int threads = o.cfg.threads ? o.cfg.threads : omp_get_max_threads();
-    int chunk = 2 * threads < paths.n ? 2 * threads : paths.n;
+    b.threads = threads;
+    int chunk = 2 * threads < b.n_todo ? 2 * threads : b.n_todo;
+    if (chunk < 1) chunk = 1;
     x = malloc(chunk * d * sizeof *x);
     base = malloc(chunk * d * sizeof *base);
     lattr = malloc((size_t)chunk * L * d * sizeof *lattr);
@@ -127,8 +155,9 @@ int gad_cmd_explain(int argc, char **argv) {
     mask = malloc(chunk * hw);
     res = malloc(chunk * sizeof *res);
     idx = malloc(chunk * sizeof *idx);
+    take = malloc(chunk * sizeof *take);
     float *bfile = o.baseline_file ? malloc(d * sizeof *bfile) : NULL;
-    if (!x || !base || !lattr || !lmaps || !fused || !grey || !mask || !res || !idx || (o.baseline_file && !bfile)) {
+    if (!x || !base || !lattr || !lmaps || !fused || !grey || !mask || !res || !idx || !take || (o.baseline_file && !bfile)) {
         free(bfile);
         status = gad_cli_fail_msg("gad explain: out of memory");
         goto done;
@@ -138,30 +167,44 @@ int gad_cmd_explain(int argc, char **argv) {
         status = gad_cli_fail(&err);
         goto done;
     }
-    char rpath[4096];
-    snprintf(rpath, sizeof rpath, "%s/results.jsonl", o.out_dir);
-    if (gad_atomic_open(rpath, &results, &err)) {
-        free(bfile);
-        status = gad_cli_fail(&err);
-        goto done;
-    }
-    for (int start = 0; start < paths.n; start += chunk) {
-        int n = paths.n - start < chunk ? paths.n - start : chunk, m = 0;
+    gad_batch_toc(&b, GAD_PH_LOAD, t);
+    const double model_flops = (double)gad_model_total_flops(cm.model); /* support models: same graph */
+    int n;
+    while ((n = gad_batch_next(&b, chunk, take)) > 0) {
+        int m = 0;
+        t = gad_batch_tic();
         for (int i = 0; i < n; i++) {
             gad_err ie = {0};
             float *xi = x + m * d, *bi = base + m * d;
-            if (gad_cli_load_with_baseline(&cm, &o, bfile, paths.v[start + i], xi, bi, &ie)) {
+            if (gad_cli_load_with_baseline(&cm, &o, bfile, paths.v[take[i]], xi, bi, &ie)) {
                 gad_cli_fail(&ie);
-                failures++;
+                gad_batch_failed(&b);
             } else {
-                idx[m++] = start + i;
+                idx[m++] = take[i];
             }
         }
+        gad_batch_toc(&b, GAD_PH_PREPROCESS, t);
         if (m && gad_explain(ex, m, x, base, lattr, lmaps, fused, mask, res, &err)) {
             free(bfile);
-            status = gad_cli_fail(&err);
+            gad_cli_fail(&err);
+            gad_batch_stopped(&b);
+            status = 1;
             goto done;
         }
+        for (int i = 0; i < m; i++) {
+            b.t_phase[GAD_PH_FUSION] += res[i].fusion_seconds;
+            for (int l = 0; l < L; l++) {
+                const gad_attr_result *lr = &res[i].level[l];
+                b.t_phase[GAD_PH_FORWARD] += lr->forward_seconds;
+                b.t_phase[GAD_PH_BACKWARD] += lr->backward_seconds;
+                b.t_phase[GAD_PH_KERNELS] += lr->kernel_seconds;
+                /* points x (forward + backward), the engine's probes of x and
+                 * the baseline (IG) or of x (noise tunnel), the gap probe */
+                double probes = o.cfg.method == GAD_METHOD_IG ? 2 : o.cfg.noise != GAD_NOISE_NONE ? 1 : 0;
+                b.flops += model_flops * (2.0 * lr->steps + probes + 1);
+            }
+        }
+        t = gad_batch_tic();
         for (int i = 0; i < m; i++) {
             const char *p = paths.v[idx[i]];
             char stem[512], path[4096];
@@ -177,44 +220,47 @@ int gad_cmd_explain(int argc, char **argv) {
             if (!rc)
                 rc = write_gad_images(&o, &cm, stem, x + i * d, lmaps + (size_t)i * L * hw, fused + i * hw,
                                       mask + i * hw, grey, &we);
+            gad_line line = {0};
+            if (!rc && gad_line_open(&line)) rc = gad_err_set(&we, GAD_ENOMEM, "gad explain: out of memory");
+            if (!rc) {
+                const gad_explain_result *r = &res[i];
+                FILE *f = line.f;
+                fprintf(f, "{\"image\": ");
+                gad_json_string(f, p);
+                fprintf(f, ", \"method\": \"%s\", \"fuse\": \"%s\", \"target\": \"%s\", \"class\": %d, \"other\": %d",
+                        gad_method_name(o.cfg.method), gad_fuse_name(ec.fuse), ec.contrast ? "contrast" : "class", r->cls,
+                        r->other);
+                fprintf(f, ", \"top\": %g, \"votes\": %d, \"levels\": %d, \"region_pixels\": %d, \"region_share\": %.6f",
+                        ec.top, ec.votes ? ec.votes : L, L, r->region_pixels, (double)r->region_pixels / hw);
+                fprintf(f, ", \"gaps\": [");
+                for (int l = 0; l < L; l++) fprintf(f, "%s%.6g", l ? ", " : "", (double)r->gaps[l]);
+                fprintf(f, "], \"scores\": [");
+                for (int l = 0; l < L; l++) fprintf(f, "%s%.6g", l ? ", " : "", (double)r->level[l].score);
+                if (o.cfg.method == GAD_METHOD_IG) {
+                    fprintf(f, "], \"rel_delta\": [");
+                    for (int l = 0; l < L; l++) fprintf(f, "%s%.4g", l ? ", " : "", (double)r->level[l].rel_delta);
+                }
+                /* no wall-clock times: records must not depend on the run (--profile has them) */
+                fprintf(f, "]}\n");
+                gad_line_close(&line);
+                rc = gad_batch_record(&b, idx[i], line.buf, &we);
+            }
+            gad_line_close(&line);
+            free(line.buf);
             if (rc) {
                 gad_cli_fail(&we);
-                failures++;
-                continue;
+                gad_batch_failed(&b);
             }
-            const gad_explain_result *r = &res[i];
-            FILE *f = results.f;
-            fprintf(f, "{\"image\": ");
-            gad_json_string(f, p);
-            fprintf(f, ", \"method\": \"%s\", \"fuse\": \"%s\", \"target\": \"%s\", \"class\": %d, \"other\": %d",
-                    gad_method_name(o.cfg.method), gad_fuse_name(ec.fuse), ec.contrast ? "contrast" : "class", r->cls,
-                    r->other);
-            fprintf(f, ", \"top\": %g, \"votes\": %d, \"levels\": %d, \"region_pixels\": %d, \"region_share\": %.6f",
-                    ec.top, ec.votes ? ec.votes : L, L, r->region_pixels, (double)r->region_pixels / hw);
-            fprintf(f, ", \"gaps\": [");
-            for (int l = 0; l < L; l++) fprintf(f, "%s%.6g", l ? ", " : "", (double)r->gaps[l]);
-            fprintf(f, "], \"scores\": [");
-            for (int l = 0; l < L; l++) fprintf(f, "%s%.6g", l ? ", " : "", (double)r->level[l].score);
-            if (o.cfg.method == GAD_METHOD_IG) {
-                fprintf(f, "], \"rel_delta\": [");
-                for (int l = 0; l < L; l++) fprintf(f, "%s%.4g", l ? ", " : "", (double)r->level[l].rel_delta);
-            }
-            fprintf(f, "], \"seconds\": %.6f}\n", r->seconds);
-            done++;
         }
-        fflush(results.f);
+        gad_batch_toc(&b, GAD_PH_WRITE, t);
     }
     free(bfile);
-    if (gad_atomic_commit(&results, &err)) {
-        status = gad_cli_fail(&err);
-        goto done;
-    }
-    if (failures) {
-        fprintf(stderr, "gad explain: %d of %d images failed; %d written to %s\n", failures, paths.n, done, o.out_dir);
-        status = 1;
-    }
+    status = gad_batch_finish(&b, status);
 done:
-    gad_atomic_abort(&results);
+    gad_batch_close(&b);
+    for (int l = 0; suffixes && l < n_suffixes; l++) free(suffixes[l]);
+    free(suffixes);
+    free(take);
     gad_explainer_free(ex);
     gad_cli_support_free(&sup);
     free(x);

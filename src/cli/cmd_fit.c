@@ -8,13 +8,32 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/mpi.h"
 #include "cli/common.h"
 #include "cli/dataset.h"
 #include "cli/method.h"
 #include "io/atomic.h"
 
+/* --progress json: one line an epoch; total and ETA assume every level
+ * runs all its epochs (early stopping ends sooner). */
+typedef struct fit_progress_state {
+    int json, levels, done;
+    double t0;
+} fit_progress_state;
+
 static void progress(const gad_fit_progress *p, void *user) {
-    (void)user;
+    fit_progress_state *st = user;
+    if (st->json) {
+        /* epochs of earlier levels count whole: they ended or stopped early */
+        int li = p->level > 0 ? p->level - 1 : st->levels / 2 - p->level - 1;
+        int done = li * p->epochs + p->epoch, total = st->levels * p->epochs;
+        double el = omp_get_wtime() - st->t0, rate = done / fmax(el, 1e-9);
+        fprintf(stderr, "{\"done\": %d, \"total\": %d, \"rate\": %.4g, \"eta_s\": %.1f, \"level\": %d, \"epoch\": %d, "
+                        "\"train_mse\": %.6g, \"holdout_mse\": %.6g, \"holdout_fidelity\": %.6g}\n",
+                done, total, rate, (total - done) / fmax(rate, 1e-9), p->level, p->epoch, p->train_mse, p->holdout_mse,
+                p->holdout_fidelity);
+        return;
+    }
     fprintf(stderr, "  %s %d  epoch %2d/%d  train mse %.5f  held-out mse %.5f  fidelity %.4f%s\n",
             p->level > 0 ? "level" : "control", p->level > 0 ? p->level : -p->level, p->epoch, p->epochs,
             p->train_mse, p->holdout_mse, p->holdout_fidelity, p->best ? "  *" : "");
@@ -39,6 +58,11 @@ static int parse_pair(const char *s, const gad_dataset *ds, int k, int *p, int *
         return gad_err_set(err, GAD_EINVAL, "gad fit: --pair %s: need two different classes among the model's %d outputs",
                            s, k);
     return 0;
+}
+
+static void allreduce_floats(float *v, size_t n, void *user) {
+    (void)user;
+    gad_mpi_allreduce_sum_f(v, (long)n);
 }
 
 /* --levels 1,2,4 */
@@ -121,6 +145,7 @@ int gad_cmd_fit(int argc, char **argv) {
                         {"min-fidelity", 1, "F: refuse a fit whose held-out fidelity ends below F (0.99)", 0},
                         {"threads", 1, "N: threads (all cores)", 0},
                         {"quiet", 0, "no per-epoch lines", 0},
+                        {"progress", 1, "bar|json|none: per-epoch lines, JSON lines, or none (lines on a terminal)", 0},
                         {"help", 0, "show this help", 0},
                         {0}};
     gad_args a = {.command = "fit", .flags = flags};
@@ -168,7 +193,25 @@ int gad_cmd_fit(int argc, char **argv) {
         return gad_cli_fail_msg("gad fit: --label-source '%s' is not predicted, pair or given", s);
     cfg.labels = !s || !strcmp(s, "predicted") ? GAD_LABEL_PREDICTED : !strcmp(s, "given") ? GAD_LABEL_GIVEN : GAD_LABEL_PAIR;
     cfg.control = gad_args_has(&a, "control");
-    if (!gad_args_has(&a, "quiet") && isatty(STDERR_FILENO)) cfg.progress = progress;
+    const char *pm = gad_args_get(&a, "progress");
+    if (pm && strcmp(pm, "bar") && strcmp(pm, "json") && strcmp(pm, "none"))
+        return gad_cli_fail_msg("gad fit: --progress '%s' is not bar, json or none", pm);
+    fit_progress_state pst = {.json = pm && !strcmp(pm, "json"),
+                              .levels = cfg.n_levels * (gad_args_has(&a, "control") ? 2 : 1),
+                              .t0 = omp_get_wtime()};
+    /* rank 0 reports for all (every rank computes the same figures) */
+    if (gad_mpi_rank() == 0 && !gad_args_has(&a, "quiet") &&
+        (pm ? strcmp(pm, "none") != 0 : isatty(STDERR_FILENO))) {
+        cfg.progress = progress;
+        cfg.user = &pst;
+    }
+    /* under MPI: every rank takes its share of each mini-batch, gradients
+     * summed by MPI_Allreduce (mpi.c), identical steps everywhere */
+    if (gad_mpi_active()) {
+        cfg.rank = gad_mpi_rank();
+        cfg.ranks = gad_mpi_size();
+        cfg.allreduce = allreduce_floats;
+    }
 
     gad_dataset ds;
     gad_cli_model cm;
@@ -220,7 +263,8 @@ int gad_cmd_fit(int argc, char **argv) {
     free(ok);
     free(sel);
     n = m;
-    fprintf(stderr, "gad fit: %d images of classes %d (%s) and %d (%s)%s; %d levels%s\n", n, cfg.p,
+    if (gad_mpi_rank() == 0)
+        fprintf(stderr, "gad fit: %d images of classes %d (%s) and %d (%s)%s; %d levels%s\n", n, cfg.p,
             cfg.p < ds.n_names ? ds.names[cfg.p] : "?", cfg.q, cfg.q < ds.n_names ? ds.names[cfg.q] : "?",
             failed ? " (some unreadable, left out)" : "", cfg.n_levels, cfg.control ? " + controls" : "");
     if (gad_fit(cm.model, x, labels, n, &cfg, &res, &err)) {
@@ -234,6 +278,7 @@ int gad_cmd_fit(int argc, char **argv) {
             accepted = 0;
         }
     char path[4096];
+    if (gad_mpi_rank() != 0) goto done; /* rank 0 writes and reports; the others hold the same models */
     if (accepted) {
         for (int i = 0; i < res.n_levels && !status; i++) {
             const gad_fit_level *l = &res.levels[i];

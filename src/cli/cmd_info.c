@@ -85,7 +85,9 @@ int gad_cmd_info(int argc, char **argv) {
     int c, h, w;
     if (!gad_args_get(&a, "size") && gad_args_get(&a, "model")) {
         /* a model with free spatial dims is still described, without shapes */
-        if (gad_model_load(gad_args_get(&a, "model"), &cm.model, &err)) return gad_cli_fail(&err);
+        if (gad_cli_model_flags(&a, &cm, &err)) return gad_cli_fail(&err);
+        gad_model_limits lim = {.max_bytes = cm.max_model_bytes};
+        if (gad_model_load_ex(gad_args_get(&a, "model"), &lim, &cm.model, &err)) return gad_cli_fail(&err);
         gad_model_input_dims(cm.model, &c, &h, &w);
         if (!h) {
             (gad_args_has(&a, "json") ? print_json : print_table)(cm.model, c, 0, 0);

@@ -97,7 +97,7 @@ int gad_cmd_predict(int argc, char **argv) {
         fflush(stdout);
     }
     if (failures) {
-        fprintf(stderr, "gad predict: %d of %d images failed\n", failures, paths.n);
+        if (paths.n > 1) fprintf(stderr, "gad predict: %d of %d images failed\n", failures, paths.n);
         status = 1;
     }
 done:

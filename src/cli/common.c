@@ -20,43 +20,64 @@ static int parse_size(const char *s, int *h, int *w) {
     return 0;
 }
 
-int gad_cli_model_open(const gad_args *a, gad_cli_model *cm, gad_err *err) {
+int gad_cli_model_flags(const gad_args *a, gad_cli_model *cm, gad_err *err) {
     memset(cm, 0, sizeof *cm);
-    const char *path = gad_args_get(a, "model");
-    if (!path) return gad_err_set(err, GAD_EINVAL, "gad %s: --model FILE is required", a->command);
-    long maxpx;
-    int rc = gad_args_int(a, "max-pixels", GAD_DEFAULT_MAX_PIXELS, 1, (long)1 << 40, &maxpx, err);
+    long v;
+    int rc = gad_args_int(a, "max-pixels", GAD_DEFAULT_MAX_PIXELS, 1, (long)1 << 40, &v, err);
     if (rc) return rc;
-    cm->max_pixels = maxpx;
+    cm->max_pixels = v;
+    if ((rc = gad_args_int(a, "max-model-bytes", (long)GAD_DEFAULT_MAX_MODEL_BYTES, 1,
+                           (long)GAD_DEFAULT_MAX_MODEL_BYTES, &v, err)))
+        return rc;
+    cm->max_model_bytes = v;
     gad_preproc *pp = &cm->pp;
     if ((rc = gad_args_floats(a, "mean", pp->mean, 3, &pp->n_mean, err))) return rc;
     if ((rc = gad_args_floats(a, "std", pp->std, 3, &pp->n_std, err))) return rc;
     for (int i = 0; i < pp->n_std; i++)
         if (!(pp->std[i] != 0))
             return gad_err_set(err, GAD_EINVAL, "gad %s: --std values must be non-zero", a->command);
+    const char *size = gad_args_get(a, "size");
+    if (size && parse_size(size, &cm->size_h, &cm->size_w))
+        return gad_err_set(err, GAD_EINVAL, "gad %s: --size '%s' is not HxW (e.g. 224x224)",
+                           a->command, size);
+    /* the model input is an image too: the pixel limit bounds every buffer
+     * the plan sizes from it */
+    if ((int64_t)cm->size_h * cm->size_w > cm->max_pixels)
+        return gad_err_set(err, GAD_ELIMIT, "gad %s: --size %dx%d exceeds --max-pixels %lld", a->command,
+                           cm->size_h, cm->size_w, (long long)cm->max_pixels);
+    return 0;
+}
 
-    if ((rc = gad_model_load(path, &cm->model, err))) return rc;
+int gad_cli_model_open(const gad_args *a, gad_cli_model *cm, gad_err *err) {
+    const char *path = gad_args_get(a, "model");
+    if (!path) {
+        memset(cm, 0, sizeof *cm);
+        return gad_err_set(err, GAD_EINVAL, "gad %s: --model FILE is required", a->command);
+    }
+    int rc = gad_cli_model_flags(a, cm, err);
+    if (rc) return rc;
+    gad_preproc *pp = &cm->pp;
+    gad_model_limits lim = {.max_bytes = cm->max_model_bytes};
+    if ((rc = gad_model_load_ex(path, &lim, &cm->model, err))) return rc;
     int c, h, w;
     gad_model_input_dims(cm->model, &c, &h, &w);
-    const char *size = gad_args_get(a, "size");
-    if (size) {
-        int sh, sw;
-        if (parse_size(size, &sh, &sw)) {
-            gad_cli_model_close(cm);
-            return gad_err_set(err, GAD_EINVAL, "gad %s: --size '%s' is not HxW (e.g. 224x224)",
-                               a->command, size);
-        }
-        if ((rc = gad_model_set_input_size(cm->model, sh, sw, err))) {
+    if (cm->size_h) {
+        if ((rc = gad_model_set_input_size(cm->model, cm->size_h, cm->size_w, err))) {
             gad_cli_model_close(cm);
             return rc;
         }
-        h = sh;
-        w = sw;
+        h = cm->size_h;
+        w = cm->size_w;
     } else if (h == 0 || w == 0) {
         gad_cli_model_close(cm);
         return gad_err_set(err, GAD_EINVAL,
                            "%s: the model has free spatial dims; give the input size with --size HxW",
                            path);
+    }
+    if ((int64_t)h * w > cm->max_pixels) { /* the file's own input size, before any plan is sized by it */
+        gad_cli_model_close(cm);
+        return gad_err_set(err, GAD_ELIMIT, "%s: model input of %d x %d pixels exceeds --max-pixels %lld", path,
+                           h, w, (long long)cm->max_pixels);
     }
     if ((pp->n_mean > 1 && pp->n_mean != c) || (pp->n_std > 1 && pp->n_std != c)) {
         gad_cli_model_close(cm);

@@ -15,7 +15,8 @@
         {"size", 1, "HxW: input size for models with free spatial dims", 0},            \
         {"mean", 1, "A[,B,C]: per-channel mean subtracted after scaling to [0,1] (0)", 0}, \
         {"std", 1, "A[,B,C]: per-channel std dividing after the mean (1)", 0},           \
-        {"max-pixels", 1, "N: refuse images with more pixels (268435456)", 0}
+        {"max-pixels", 1, "N: refuse images with more pixels (268435456)", 0},           \
+        {"max-model-bytes", 1, "N: refuse model files, or weights, above N bytes (2147483648)", 0}
 
 #define GAD_INPUT_FLAGS {"list", 1, "FILE: read image paths from FILE, one a line", 0}
 
@@ -24,8 +25,14 @@ typedef struct gad_cli_model {
     gad_model *model;
     gad_preproc pp;
     int64_t max_pixels;
+    int64_t max_model_bytes;
+    int size_h, size_w; /* --size, 0 when absent */
 } gad_cli_model;
 
+/* Parse the model flags other than --model (--max-pixels, --max-model-bytes,
+ * --mean, --std, --size) into cm without touching any file; gad_cli_model_open
+ * calls it first. */
+int gad_cli_model_flags(const gad_args *a, gad_cli_model *cm, gad_err *err);
 int gad_cli_model_open(const gad_args *a, gad_cli_model *cm, gad_err *err);
 void gad_cli_model_close(gad_cli_model *cm);
 

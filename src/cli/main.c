@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/commands.h"
+#include "cli/mpi.h"
 #include "io/atomic.h"
 
 int gad_cli_fail(const gad_err *err) {
@@ -36,6 +38,7 @@ static const struct {
     {"fit", gad_cmd_fit, "GAD: fit the support regression models of a class pair"},
     {"explain", gad_cmd_explain, "GAD: fused explanations of the regions that separate the pair"},
     {"eval", gad_cmd_eval, "evaluate plain and GAD selections: occlusion, hull, curves, report"},
+    {"merge", gad_cmd_merge, "batch jobs: assemble DIR/results.jsonl from the per-image records"},
     {"demo", gad_cmd_demo, "the whole method on the bundled model: fit, explain, eval, index.html"},
 };
 
@@ -53,8 +56,11 @@ static void usage(FILE *f) {
 static void on_signal(int sig) {
     gad_atomic_cleanup_all();
     static const char msg[] = "gad: interrupted; files being written were removed, finished ones are complete\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)w;
+    /* a batch job says instead how far it got and how to finish */
+    if (!gad_batch_on_signal()) {
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -82,8 +88,25 @@ int main(int argc, char **argv) {
         printf("gad %s\n", gad_version());
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc, argv);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name)) continue;
+        /* MPI only when a launcher started us (mpi.h) */
+        if (gad_mpi_init(&argc, &argv)) return 1;
+        /* the commands that share work across ranks; others would only run
+         * R copies of themselves writing the same files */
+        int mpi_ok = !strcmp(argv[1], "attribute") || !strcmp(argv[1], "explain") || !strcmp(argv[1], "eval") ||
+                     !strcmp(argv[1], "fit");
+        if (gad_mpi_size() > 1 && !mpi_ok) {
+            if (gad_mpi_rank() == 0)
+                fprintf(stderr, "gad %s: does not use MPI; run it without mpirun (attribute, explain, eval and fit do)\n",
+                        argv[1]);
+            gad_mpi_finalize();
+            return 2;
+        }
+        int status = commands[i].run(argc, argv);
+        gad_mpi_finalize();
+        return status;
+    }
     fprintf(stderr, "gad: unknown command '%s' (try gad --help)\n", argv[1]);
     return 2;
 }

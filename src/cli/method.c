@@ -29,14 +29,14 @@ static int parse_class(const gad_args *a, const char *s, int k, int *out, gad_er
     long v = strtol(s, &end, 10);
     if (end != s && !*end) {
         if (v < 0 || v >= k)
-            return gad_err_set(err, GAD_EINVAL, "gad %s: target class %ld is outside the model's %d outputs",
+            return gad_err_set(err, GAD_EINVAL, "gad %s: --target: class %ld is outside the model's %d outputs",
                                a->command, v, k);
         *out = (int)v;
         return 0;
     }
     const char *labels = gad_args_get(a, "labels");
     if (!labels)
-        return gad_err_set(err, GAD_EINVAL, "gad %s: target '%s' is not a class index (class names need --labels FILE)",
+        return gad_err_set(err, GAD_EINVAL, "gad %s: --target '%s' is not a class index (class names need --labels FILE)",
                            a->command, s);
     FILE *f = fopen(labels, "r");
     if (!f) return gad_err_set(err, GAD_EIO, "%s: cannot open labels: %s", labels, strerror(errno));
@@ -100,6 +100,11 @@ int gad_cli_method_parse(const gad_args *a, const gad_model *m, gad_cli_method *
                                a->command, s);
         c->quadrature = (gad_quadrature)e;
     }
+    if ((s = gad_args_get(a, "precision"))) {
+        if (strcmp(s, "f32") && strcmp(s, "bf16"))
+            return gad_err_set(err, GAD_EINVAL, "gad %s: --precision '%s' is not one of f32, bf16", a->command, s);
+        c->precision = strcmp(s, "bf16") ? GAD_PRECISION_F32 : GAD_PRECISION_BF16;
+    }
     if ((s = gad_args_get(a, "noise"))) {
         if ((e = gad_noise_parse(s)) < 0)
             return gad_err_set(err, GAD_EINVAL, "gad %s: --noise '%s' is not one of smoothgrad, smoothgrad_sq, vargrad",
@@ -113,6 +118,27 @@ int gad_cli_method_parse(const gad_args *a, const gad_model *m, gad_cli_method *
     c->steps = (int)v;
     if (c->quadrature == GAD_QUAD_TRAPEZOID && c->steps < 2)
         return gad_err_set(err, GAD_EINVAL, "gad %s: --quadrature trapezoid needs --steps >= 2", a->command);
+    if ((rc = gad_args_double(a, "tolerance", 0, 0, 1e6, &dv, err))) return rc;
+    c->tolerance = (float)dv;
+    if ((rc = gad_args_int(a, "max-steps", 512, 5, 1 << 20, &v, err))) return rc;
+    c->max_steps = (int)v;
+    if (gad_args_get(a, "tolerance")) {
+        /* the adaptive rule chooses the points: a fixed rule's flags would be ignored */
+        if (!(c->tolerance > 0))
+            return gad_err_set(err, GAD_EINVAL, "gad %s: --tolerance must be > 0 (leave it out for a fixed rule)",
+                               a->command);
+        if (c->method != GAD_METHOD_IG)
+            return gad_err_set(err, GAD_EINVAL, "gad %s: --tolerance applies to --method ig only", a->command);
+        if (gad_args_get(a, "steps") || gad_args_get(a, "quadrature"))
+            return gad_err_set(err, GAD_EINVAL,
+                               "gad %s: --tolerance chooses the IG points itself: drop --steps/--quadrature "
+                               "(--max-steps caps the points)",
+                               a->command);
+        if (c->noise != GAD_NOISE_NONE)
+            return gad_err_set(err, GAD_EINVAL, "gad %s: --tolerance does not combine with --noise", a->command);
+    } else if (gad_args_get(a, "max-steps")) {
+        return gad_err_set(err, GAD_EINVAL, "gad %s: --max-steps needs --tolerance", a->command);
+    }
     if ((rc = gad_args_int(a, "samples", 10, 1, 1 << 20, &v, err))) return rc;
     c->samples = (int)v;
     if ((rc = gad_args_double(a, "stdev", 0.15, 0, 1e6, &dv, err))) return rc;

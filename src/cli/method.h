@@ -9,6 +9,8 @@
 #define GAD_METHOD_FLAGS                                                                          \
     {"method", 1, "M: ig|saliency|gradient|ixg|guided (ig)", 0},                                  \
         {"steps", 1, "N: IG points (50)", 0},                                                     \
+        {"tolerance", 1, "T: IG picks its points per image until |delta| <= T/3 |F(x)-F(x')| (adaptive Romberg; off)", 0}, \
+        {"max-steps", 1, "N: cap on those points per image, at least 5 (512)", 0},                \
         {"quadrature", 1, "Q: gausslegendre|left|right|middle|trapezoid (gausslegendre)", 0},     \
         {"baseline", 1, "B: black|white|blur|noise|VALUE|FILE (black = 0 pixels)", 0},            \
         {"blur-sigma", 1, "S: Gaussian sigma in pixels for --baseline blur (min(H,W)/10)", 0},    \
@@ -19,6 +21,7 @@
         {"target", 1, "T: pred|INDEX|NAME|contrast:P,Q (pred)", 0},                               \
         {"labels", 1, "FILE: class names, one a line, for --target NAME", 0},                     \
         {"batch", 1, "N: points run through the network at once (0 = auto: plan buffers within 64 MB, 1..16)", 0},                        \
+        {"precision", 1, "P: f32|bf16 network arithmetic (f32; bf16 needs AVX-512 BF16 or AMX)", 0}, \
         {"threads", 1, "N: worker threads (all cores)", 0}
 
 typedef struct gad_cli_method {

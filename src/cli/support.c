@@ -20,7 +20,8 @@ static int load_series(const char *dir, const char *prefix, const gad_cli_model 
     for (*k = 0; *k < 16; (*k)++) {
         snprintf(path, sizeof path, "%s/%s-%d.onnx", dir, prefix, *k + 1);
         if (access(path, F_OK)) break;
-        int rc = gad_model_load(path, &m[*k], err);
+        gad_model_limits lim = {.max_bytes = cm->max_model_bytes};
+        int rc = gad_model_load_ex(path, &lim, &m[*k], err);
         if (!rc && cm->pp.height != h) rc = gad_model_set_input_size(m[*k], cm->pp.height, cm->pp.width, err);
         if (!rc) {
             /* free spatial dims in the file: take the input size of f */

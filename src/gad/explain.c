@@ -196,11 +196,13 @@ int gad_explain(gad_explainer *e, int n, const float *x, const float *baselines,
         }
     }
     for (int i = 0; i < n && !rc; i++) {
+        double tf = omp_get_wtime();
         for (int l = 0; l < L; l++) {
             maps[l] = level_maps + ((size_t)i * L + l) * hw;
             gad_simd_reduce_channels(maps[l], A + ((size_t)i * L + l) * d, e->c, hw, e->cfg.reduce);
         }
         res[i].region_pixels = gad_fuse_maps(maps, L, hw, &e->cfg, fused + i * hw, mask + i * hw, scratch);
+        res[i].fusion_seconds = omp_get_wtime() - tf;
         res[i].seconds = (omp_get_wtime() - t0) / n;
     }
 done:

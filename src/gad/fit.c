@@ -200,13 +200,23 @@ void gad_opt_update(gad_optimizer opt, double lr, double momentum, long t, float
     }
 }
 
-/* One optimizer step on every parameter of g from the plan's gradients. */
-static int opt_step(opt_state *o, gad_model *g, gad_plan *plan, const gad_fit_config *cfg, double lr, gad_err *err) {
+static int data_parallel(const gad_fit_config *cfg) { return cfg->ranks > 1 && cfg->allreduce; }
+
+/* One optimizer step on every parameter of g from the plan's gradients
+ * (have_grad = 0: this process had no rows in the mini-batch, its share of
+ * the gradient is zero), summed over the processes when data-parallel. */
+static int opt_step(opt_state *o, gad_model *g, gad_plan *plan, const gad_fit_config *cfg, double lr, int have_grad,
+                    gad_err *err) {
     o->t++;
     for (int i = 0; i < o->n; i++) {
         if (o->frozen[i]) continue;
-        int rc = gad_plan_param_grad(plan, i, o->grad[i], err);
-        if (rc) return rc;
+        if (have_grad) {
+            int rc = gad_plan_param_grad(plan, i, o->grad[i], err);
+            if (rc) return rc;
+        } else {
+            memset(o->grad[i], 0, o->count[i] * sizeof(float));
+        }
+        if (data_parallel(cfg)) cfg->allreduce(o->grad[i], o->count[i], cfg->allreduce_user);
         gad_param_info pi;
         gad_model_param(g, i, &pi);
         gad_opt_update(cfg->optimizer, lr, cfg->momentum, o->t, pi.data, o->grad[i], o->m[i], o->v[i],
@@ -246,6 +256,11 @@ static int fit_level(fit_ctx *c, int level_id, gad_fit_level *lv, gad_err *err) 
     if (!rc && opt_init(&o, g, cfg->train_layers)) rc = gad_err_set(err, GAD_ENOMEM, "fit: out of memory for optimizer state");
     if (rc) goto done;
 
+    const int dp = data_parallel(cfg);
+    if (dp && (cfg->rank < 0 || cfg->rank >= cfg->ranks)) {
+        rc = gad_err_set(err, GAD_EINVAL, "fit: rank %d outside [0, %d)", cfg->rank, cfg->ranks);
+        goto done;
+    }
     for (int i = 0; i < c->n_train; i++) order[i] = i;
     uint64_t rng = cfg->seed * GAD_GOLDEN64 + (uint64_t)(level_id + 1000);
     double best = INFINITY, lr = cfg->lr;
@@ -256,16 +271,29 @@ static int fit_level(fit_ctx *c, int level_id, gad_fit_level *lv, gad_err *err) 
         double run_se = 0;
         for (int s = 0; s < c->n_train; s += c->batch) {
             int nb = c->n_train - s < c->batch ? c->n_train - s : c->batch;
-            for (int j = 0; j < nb; j++)
-                memcpy(c->xb + j * c->d, c->x + (size_t)c->idx[order[s + j]] * c->d, c->d * sizeof(float));
-            if ((rc = gad_plan_forward(plan, c->xb, c->logits, err))) goto done;
-            /* padded rows keep a zero gradient */
-            memset(c->dlogits, 0, (size_t)c->batch * c->k * sizeof(float));
-            for (int j = 0; j < nb; j++)
-                memcpy(c->tb + (size_t)j * c->k, c->tgt + (size_t)order[s + j] * c->k, (size_t)c->k * sizeof(float));
-            run_se += gad_mse_grad(c->logits, c->tb, nb, c->k, c->dlogits);
-            if ((rc = gad_plan_backward(plan, c->dlogits, NULL, err))) goto done;
-            if ((rc = opt_step(&o, g, plan, cfg, lr, err))) goto done;
+            /* this process's rows of the mini-batch (all of them unless
+             * data-parallel) */
+            int mr = 0;
+            for (int j = dp ? cfg->rank : 0; j < nb; j += dp ? cfg->ranks : 1, mr++) {
+                memcpy(c->xb + mr * c->d, c->x + (size_t)c->idx[order[s + j]] * c->d, c->d * sizeof(float));
+                memcpy(c->tb + (size_t)mr * c->k, c->tgt + (size_t)order[s + j] * c->k, (size_t)c->k * sizeof(float));
+            }
+            if (mr) {
+                if ((rc = gad_plan_forward(plan, c->xb, c->logits, err))) goto done;
+                /* padded rows keep a zero gradient */
+                memset(c->dlogits, 0, (size_t)c->batch * c->k * sizeof(float));
+                run_se += gad_mse_grad(c->logits, c->tb, mr, c->k, c->dlogits);
+                /* the loss is the mean over the whole mini-batch's nb rows */
+                if (mr != nb)
+                    for (size_t j = 0; j < (size_t)mr * c->k; j++) c->dlogits[j] *= (float)mr / (float)nb;
+                if ((rc = gad_plan_backward(plan, c->dlogits, NULL, err))) goto done;
+            }
+            if ((rc = opt_step(&o, g, plan, cfg, lr, mr > 0, err))) goto done;
+        }
+        if (dp) {
+            float se = (float)run_se;
+            cfg->allreduce(&se, 1, cfg->allreduce_user);
+            run_se = se;
         }
         gad_fit_progress pr = {.level = level_id, .epoch = epoch, .epochs = cfg->epochs,
                                .train_mse = run_se / ((double)c->n_train * c->k)};

@@ -28,8 +28,8 @@ static int open_idx(const char *path, int nd, uint32_t *dims, gzFile *out, gad_e
 }
 
 int gad_idx_load_images(const char *path, int max, float **data, int *n, int *h, int *w, gad_err *err) {
-    uint32_t dims[3];
-    gzFile f;
+    uint32_t dims[3] = {0};
+    gzFile f = NULL; /* set by open_idx on success (initialised for gcc's -O3 flow analysis) */
     *data = NULL;
     int rc = open_idx(path, 3, dims, &f, err);
     if (rc) return rc;
@@ -39,27 +39,38 @@ int gad_idx_load_images(const char *path, int max, float **data, int *n, int *h,
     }
     size_t count = dims[0], px = (size_t)dims[1] * dims[2];
     if (max > 0 && (size_t)max < count) count = (size_t)max;
-    size_t bytes = count * px > 0 ? count * px : 1;
-    unsigned char *buf = malloc(bytes);
-    float *out = malloc(bytes * sizeof *out);
-    if (!buf || !out) {
-        free(buf);
-        free(out);
-        gzclose(f);
-        return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for %zu images", path, count);
-    }
-    size_t got = 0;
-    while (got < count * px) {
-        size_t part = count * px - got > (1u << 30) ? (1u << 30) : count * px - got;
+    /* The header's count is only a claim (the data may be gzip'd, so the
+     * file size says nothing): the buffer grows with the bytes actually
+     * read, and the float copy is made once they are all there. */
+    size_t need = count * px, got = 0, cap = 0;
+    unsigned char *buf = NULL;
+    while (got < need) {
+        if (got == cap) {
+            size_t nc = cap ? cap * 2 : ((size_t)1 << 20);
+            if (nc > need) nc = need;
+            unsigned char *nb = realloc(buf, nc);
+            if (!nb) {
+                free(buf);
+                gzclose(f);
+                return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for %zu images", path, count);
+            }
+            buf = nb;
+            cap = nc;
+        }
+        size_t part = cap - got > (1u << 30) ? (1u << 30) : cap - got;
         int r = gzread(f, buf + got, (unsigned)part);
         if (r <= 0) break;
         got += (size_t)r;
     }
     gzclose(f);
-    if (got != count * px) {
+    if (got != need) {
         free(buf);
-        free(out);
-        return gad_err_set(err, GAD_EFORMAT, "%s: truncated IDX data (%zu of %zu bytes)", path, got, count * px);
+        return gad_err_set(err, GAD_EFORMAT, "%s: truncated IDX data (%zu of %zu bytes)", path, got, need);
+    }
+    float *out = malloc((need ? need : 1) * sizeof *out);
+    if (!out) {
+        free(buf);
+        return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for %zu images", path, count);
     }
     for (size_t i = 0; i < count * px; i++) out[i] = buf[i] / 255.0f;
     free(buf);
@@ -71,12 +82,16 @@ int gad_idx_load_images(const char *path, int max, float **data, int *n, int *h,
 }
 
 int gad_idx_load_labels(const char *path, int max, int **labels, int *n, gad_err *err) {
-    uint32_t dims[1];
-    gzFile f;
+    uint32_t dims[1] = {0};
+    gzFile f = NULL;
     *labels = NULL;
     int rc = open_idx(path, 1, dims, &f, err);
     if (rc) return rc;
-    size_t count = dims[0] > (1u << 26) ? 0 : dims[0];
+    if (dims[0] > (1u << 26)) {
+        gzclose(f);
+        return gad_err_set(err, GAD_ELIMIT, "%s: implausible IDX label count %u", path, dims[0]);
+    }
+    size_t count = dims[0];
     if (max > 0 && (size_t)max < count) count = (size_t)max;
     unsigned char *buf = malloc(count ? count : 1);
     int *out = malloc((count ? count : 1) * sizeof *out);

@@ -22,6 +22,13 @@ int gad_io_image_alloc(const char *path, int64_t w, int64_t h, int c, int64_t ma
                            "%s: image of %lld x %lld pixels exceeds the limit of %lld pixels",
                            path, (long long)w, (long long)h, (long long)max_pixels);
     uint64_t n = (uint64_t)w * (uint64_t)h * (uint64_t)c;
+    /* Channels come from the file too (a float TIFF read with every sample
+     * kept may claim thousands): the budget is max_pixels RGBA pixels. */
+    if (c > 4 && n / 4 > (uint64_t)max_pixels)
+        return gad_err_set(err, GAD_ELIMIT,
+                           "%s: image of %lld x %lld pixels with %d channels exceeds the limit of %lld "
+                           "pixels x 4 channels",
+                           path, (long long)w, (long long)h, c, (long long)max_pixels);
     if (n > SIZE_MAX / sizeof(float))
         return gad_err_set(err, GAD_ELIMIT, "%s: image too large for memory", path);
     float *d = calloc((size_t)n, sizeof(float));

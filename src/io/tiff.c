@@ -127,8 +127,12 @@ static int tiff_fail(const char *path, const gad_tiff_msg *m, int code, const ch
     return gad_err_set(err, code, "%s: TIFF: %s", path, what);
 }
 
+/* max_buf: the most one strip/tile buffer may take (the same bound libtiff's
+ * own allocations get): the file states rows per strip, tile size and
+ * samples per pixel, so a forged header could otherwise ask for gigabytes
+ * for a small image. */
 static int read_pixels(TIFF *t, const tiff_layout *L, gad_image *img, const char *path,
-                       gad_tiff_msg *m, gad_err *err) {
+                       gad_tiff_msg *m, uint64_t max_buf, gad_err *err) {
     int nplanes = L->separate ? L->nout : 1;
     size_t bs = (size_t)L->bps / 8;
     size_t spp_block = L->separate ? 1 : (size_t)L->spp;
@@ -142,6 +146,9 @@ static int read_pixels(TIFF *t, const tiff_layout *L, gad_image *img, const char
         size_t need = (size_t)tw * th * spp_block * bs;
         if (tsz <= 0 || (size_t)tsz < need)
             return tiff_fail(path, m, GAD_EFORMAT, "bad tile size", err);
+        if ((uint64_t)tsz > max_buf)
+            return gad_err_set(err, GAD_ELIMIT, "%s: TIFF: a %u x %u tile of %lld bytes exceeds the limit of %llu",
+                               path, tw, th, (long long)tsz, (unsigned long long)max_buf);
         unsigned char *buf = malloc((size_t)tsz);
         if (!buf) return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for a tile", path);
         for (int p = 0; p < nplanes && !rc; p++)
@@ -167,6 +174,9 @@ static int read_pixels(TIFF *t, const tiff_layout *L, gad_image *img, const char
     if (rps == 0 || rps > (uint32_t)h) rps = (uint32_t)h;
     tmsize_t ssz = TIFFStripSize(t);
     if (ssz <= 0) return tiff_fail(path, m, GAD_EFORMAT, "bad strip size", err);
+    if ((uint64_t)ssz > max_buf)
+        return gad_err_set(err, GAD_ELIMIT, "%s: TIFF: a strip of %u rows and %lld bytes exceeds the limit of %llu",
+                           path, rps, (long long)ssz, (unsigned long long)max_buf);
     unsigned char *buf = malloc((size_t)ssz);
     if (!buf) return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for a strip", path);
     for (int p = 0; p < nplanes && !rc; p++)
@@ -266,7 +276,7 @@ int gad_io_tiff_load(const char *path, int keep_all, int64_t max_pixels, gad_ima
     }
     rc = gad_io_image_alloc(path, w, h, L.nout, max_pixels, out, err);
     if (rc) goto done;
-    rc = read_pixels(t, &L, out, path, &m, err);
+    rc = read_pixels(t, &L, out, path, &m, max_alloc ? (uint64_t)max_alloc : UINT64_MAX, err);
 done:
     TIFFClose(t);
     if (rc) {

@@ -33,6 +33,19 @@ int gad_dnn_create(const gad_graph *g, int batch, int training, int weights, gad
                    gad_err *err);
 void gad_dnn_free(gad_dnn *d);
 
+/* Before any node is added: the backward-data passes of convolutions and
+ * inner products read bf16 weights and a bf16 copy of their output gradient
+ * and accumulate in f32; everything else (forward, activations, the
+ * gradients between layers) stays f32. Refused when oneDNN's CPU ISA lacks
+ * bf16 dot products. */
+int gad_dnn_set_bf16(gad_dnn *d, gad_err *err);
+
+/* Before any node is added: parameter mems whose layout matches the
+ * finalized `donor`'s (same graph) use its buffers instead of copies, and
+ * get no load step here (the donor loads them). The donor must outlive d.
+ * Returns -1 when donor cannot serve (other graph, not finalized). */
+int gad_dnn_share_weights(gad_dnn *d, const gad_dnn *donor);
+
 /* Allocate every buffer, create every memory object, zero owned buffers. */
 int gad_dnn_finalize(gad_dnn *d, gad_err *err);
 size_t gad_dnn_bytes(const gad_dnn *d);

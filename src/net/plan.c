@@ -76,16 +76,21 @@ static int shapes_ready(const gad_graph *g, gad_err *err) {
 }
 
 int gad_plan_create(const gad_model *m, int batch, unsigned flags, gad_plan **out, gad_err *err) {
+    return gad_plan_create_shared(m, batch, flags, NULL, out, err);
+}
+
+int gad_plan_create_shared(const gad_model *m, int batch, unsigned flags, const gad_plan *donor,
+                           gad_plan **out, gad_err *err) {
     if (out) *out = NULL;
     if (!m || !out) return gad_err_set(err, GAD_EINVAL, "gad_plan_create: no model or output");
     const gad_graph *g = m;
     if (batch <= 0)
         return gad_err_set(err, GAD_EINVAL, "%s: plan: batch %d must be positive", g->path, batch);
-    if (flags & ~(unsigned)(GAD_PLAN_BACKWARD_DATA | GAD_PLAN_BACKWARD_WEIGHTS))
+    if (flags & ~(unsigned)(GAD_PLAN_BACKWARD_DATA | GAD_PLAN_BACKWARD_WEIGHTS | GAD_PLAN_BF16))
         return gad_err_set(err, GAD_EINVAL, "%s: plan: unknown flags 0x%x", g->path, flags);
     int rc = shapes_ready(g, err);
     if (rc) return rc;
-    int bwd = flags != 0, wts = (flags & GAD_PLAN_BACKWARD_WEIGHTS) != 0;
+    int bwd = (flags & ~(unsigned)GAD_PLAN_BF16) != 0, wts = (flags & GAD_PLAN_BACKWARD_WEIGHTS) != 0;
 
     gad_plan *p = calloc(1, sizeof *p);
     if (!p) return gad_err_set(err, GAD_ENOMEM, "%s: plan: out of memory", g->path);
@@ -94,6 +99,10 @@ int gad_plan_create(const gad_model *m, int batch, unsigned flags, gad_plan **ou
     p->flags = flags;
     if ((rc = gad_dnn_create(g, batch, bwd, wts, &p->d, err))) return plan_fail(p, rc);
     gad_dnn *d = p->d;
+    if ((flags & GAD_PLAN_BF16) && (rc = gad_dnn_set_bf16(d, err))) return plan_fail(p, rc);
+    if (donor && gad_dnn_share_weights(d, donor->d))
+        return plan_fail(p, gad_err_set(err, GAD_EINVAL, "%s: plan: the weight donor is a plan of another model",
+                                        g->path));
     int *vm = malloc((size_t)(g->n_values + 1) * sizeof(int));
     int *dm = malloc((size_t)(g->n_values + 1) * sizeof(int));
     char *written = calloc((size_t)g->n_values + 1, 1);
@@ -268,7 +277,7 @@ int gad_plan_forward(gad_plan *p, const float *x, float *logits, gad_err *err) {
 
 int gad_plan_backward(gad_plan *p, const float *dlogits, float *dx, gad_err *err) {
     if (!p || !dlogits) return gad_err_set(err, GAD_EINVAL, "gad_plan_backward: no plan or gradient");
-    if (!p->flags)
+    if (!(p->flags & (GAD_PLAN_BACKWARD_DATA | GAD_PLAN_BACKWARD_WEIGHTS)))
         return gad_err_set(err, GAD_ESTATE, "%s: plan was created for inference only (no backward flag)",
                            p->g->path);
     if (!p->have_fwd)

@@ -20,9 +20,10 @@
 #include "net/graph.h"
 #include "onnx.pb-c.h"
 
-/* Refuse files above this size: ONNX's own protobuf limit is 2 GiB. */
-#define GAD_ONNX_MAX_BYTES ((size_t)2 << 30)
-/* Elements in one initializer; far above any CNN this engine can run. */
+/* Files and the initializers' declared bytes are bounded by
+ * gad_model_limits (default GAD_DEFAULT_MAX_MODEL_BYTES, gad/model.h: ONNX's
+ * own 2 GiB protobuf limit). Elements in one tensor are bounded by this, far
+ * above any CNN this engine can run. */
 #define MAX_ELEMS ((int64_t)1 << 34)
 
 /* Shape() of a computed value yields these for dims unknown at load. */
@@ -64,6 +65,7 @@ typedef struct check {
 typedef struct ctx {
     const char *path;
     gad_err *err;
+    int64_t max_bytes; /* limit on the initializers' declared bytes */
     Onnx__ModelProto *m;
     Onnx__GraphProto *gp;
     int64_t opset;
@@ -228,8 +230,8 @@ static int decode_tensor(ctx *c, const Onnx__TensorProto *tp, const char *what, 
                                what, tn);
         n *= dims[k];
     }
-    ctensor *t = ct_new(c, type, (int)tp->n_dims, dims);
-    if (!t) return oom(c);
+    /* The data actually present must match the dims before anything is
+     * allocated from them: a few bytes can declare a terabyte tensor. */
     size_t have;
     const char *src;
     if (tp->has_raw_data) {
@@ -239,6 +241,22 @@ static int decode_tensor(ctx *c, const Onnx__TensorProto *tp, const char *what, 
             return gad_err_set(c->err, GAD_EFORMAT,
                                "%s: %s '%s': raw_data has %zu bytes, dims need %lld", c->path,
                                what, tn, tp->raw_data.len, (long long)(n * esz));
+    } else if (type == T_FLOAT) {
+        have = tp->n_float_data;
+        src = "float_data";
+    } else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) {
+        have = tp->n_int64_data;
+        src = "int64_data";
+    } else {
+        have = tp->n_int32_data;
+        src = "int32_data";
+    }
+    if (have != (size_t)n)
+        return gad_err_set(c->err, GAD_EFORMAT, "%s: %s '%s': %s has %zu elements, dims need %lld",
+                           c->path, what, tn, src, have, (long long)n);
+    ctensor *t = ct_new(c, type, (int)tp->n_dims, dims);
+    if (!t) return oom(c);
+    if (tp->has_raw_data) {
         const uint8_t *b = tp->raw_data.data;
         for (size_t k = 0; k < (size_t)n; k++) {
             const uint8_t *p = b + k * (size_t)esz;
@@ -256,22 +274,12 @@ static int decode_tensor(ctx *c, const Onnx__TensorProto *tp, const char *what, 
             }
         }
     } else if (type == T_FLOAT) {
-        have = tp->n_float_data;
-        src = "float_data";
-        if (have == (size_t)n) memcpy(t->f, tp->float_data, have * sizeof(float));
+        if (n) memcpy(t->f, tp->float_data, (size_t)n * sizeof(float));
     } else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) {
-        have = tp->n_int64_data;
-        src = "int64_data";
-        if (have == (size_t)n) memcpy(t->i, tp->int64_data, have * sizeof(int64_t));
+        if (n) memcpy(t->i, tp->int64_data, (size_t)n * sizeof(int64_t));
     } else {
-        have = tp->n_int32_data;
-        src = "int32_data";
-        if (have == (size_t)n)
-            for (size_t k = 0; k < have; k++) t->i[k] = tp->int32_data[k];
+        for (size_t k = 0; k < (size_t)n; k++) t->i[k] = tp->int32_data[k];
     }
-    if (have != (size_t)n)
-        return gad_err_set(c->err, GAD_EFORMAT, "%s: %s '%s': %s has %zu elements, dims need %lld",
-                           c->path, what, tn, src, have, (long long)n);
     /* a scalar may be infinite: Clip bounds such as Clip(0, inf) */
     if (type == T_FLOAT)
         for (size_t k = 0; k < (size_t)n; k++)
@@ -722,7 +730,7 @@ static int pool_kernel(ctx *c, gad_node *n) {
 }
 
 static int op_pool(ctx *c, int max) {
-    entry *x;
+    entry *x = NULL;
     int rc, ni;
     if ((rc = max ? in_value(c, 0, 4, &x) : in_value_pad(c, &x))) return rc;
     if (max) {
@@ -1168,6 +1176,12 @@ static int op_squeeze(ctx *c, int unsq) {
             if (!drop) dims[nd++] = d->dims[k];
         }
     }
+    /* Repeated unsqueeze axes or squeezing a dim other than 1 would change
+     * the element count; the data copied below must fit. */
+    int64_t cnt = 1;
+    for (int k = 0; k < nd; k++) cnt *= dims[k];
+    if (cnt != (int64_t)d->n)
+        return node_err(c, GAD_EFORMAT, "axes change the element count (repeated axis or a dim other than 1)");
     ctensor *t = ct_new(c, d->type, nd, dims);
     if (!t) return oom(c);
     if (d->type == T_FLOAT) memcpy(t->f, d->f, d->n * sizeof(float));
@@ -1469,6 +1483,32 @@ static int build(ctx *c) {
     if (!(c->htab = malloc((size_t)c->hcap * sizeof(int)))) return oom(c);
     memset(c->htab, 0xff, (size_t)c->hcap * sizeof(int));
 
+    /* The initializers' declared sizes, summed with overflow checks, must
+     * fit the byte limit before any of them is decoded: dims are what the
+     * decoder allocates from, and a few bytes of protobuf can declare
+     * terabytes. */
+    {
+        int64_t total = 0;
+        for (size_t k = 0; k < gp->n_initializer; k++) {
+            const Onnx__TensorProto *tp = gp->initializer[k];
+            /* bytes once decoded: float32, or integers widened to int64 */
+            int64_t n = tp->has_data_type && tp->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? 8 : 4;
+            for (size_t d = 0; d < tp->n_dims && n >= 0; d++) {
+                if (tp->dims[d] < 0) n = -1;
+                else if (tp->dims[d] > 0 && n > c->max_bytes / tp->dims[d]) n = INT64_MAX;
+                else n *= tp->dims[d];
+            }
+            if (n < 0) continue; /* decode_tensor names the negative dim */
+            if (n > c->max_bytes - total)
+                return gad_err_set(c->err, GAD_ELIMIT,
+                                   "%s: initializer '%s' brings the weights above the limit of %lld "
+                                   "bytes (--max-model-bytes)",
+                                   c->path, tp->name && tp->name[0] ? tp->name : "?",
+                                   (long long)c->max_bytes);
+            total += n;
+        }
+    }
+
     /* initializers */
     for (size_t k = 0; k < gp->n_initializer; k++) {
         const Onnx__TensorProto *tp = gp->initializer[k];
@@ -1565,12 +1605,13 @@ static int run_checks(ctx *c) {
 }
 
 /* `owned`: data is a malloc'd copy the loader may free once unpacked. */
-static int load_impl(const void *data, size_t size, int owned, const char *name, gad_model **out,
-                     gad_err *err) {
+static int load_impl(const void *data, size_t size, int owned, const char *name, int64_t max_bytes,
+                     gad_model **out, gad_err *err) {
     ctx c;
     memset(&c, 0, sizeof c);
     c.path = name;
     c.err = err;
+    c.max_bytes = max_bytes;
     c.m = onnx__model_proto__unpack(NULL, size, data);
     if (owned) free((void *)data);
     if (!c.m) return gad_err_set(err, GAD_EFORMAT, "%s: not a valid ONNX model (protobuf parse failed)", name);
@@ -1598,20 +1639,38 @@ static int load_impl(const void *data, size_t size, int owned, const char *name,
     return 0;
 }
 
-int gad_model_load_mem(const void *data, size_t size, const char *name, gad_model **out, gad_err *err) {
+static int64_t limit_bytes(const gad_model_limits *lim) {
+    if (!lim || lim->max_bytes <= 0 || lim->max_bytes > GAD_DEFAULT_MAX_MODEL_BYTES)
+        return GAD_DEFAULT_MAX_MODEL_BYTES;
+    return lim->max_bytes;
+}
+
+int gad_model_load_mem_ex(const void *data, size_t size, const char *name,
+                          const gad_model_limits *lim, gad_model **out, gad_err *err) {
     if (out) *out = NULL;
     if (!name) name = "<memory>";
     if (!out || (!data && size))
         return gad_err_set(err, GAD_EINVAL, "%s: invalid argument to gad_model_load_mem", name);
     if (!size) return gad_err_set(err, GAD_EFORMAT, "%s: empty file", name);
-    if (size > GAD_ONNX_MAX_BYTES)
-        return gad_err_set(err, GAD_ELIMIT, "%s: %zu bytes exceeds the 2 GiB model size limit", name, size);
-    return load_impl(data, size, 0, name, out, err);
+    int64_t max = limit_bytes(lim);
+    if ((uint64_t)size > (uint64_t)max)
+        return gad_err_set(err, GAD_ELIMIT, "%s: %zu bytes exceeds the model size limit of %lld bytes",
+                           name, size, (long long)max);
+    return load_impl(data, size, 0, name, max, out, err);
+}
+
+int gad_model_load_mem(const void *data, size_t size, const char *name, gad_model **out, gad_err *err) {
+    return gad_model_load_mem_ex(data, size, name, NULL, out, err);
 }
 
 int gad_model_load(const char *path, gad_model **out, gad_err *err) {
+    return gad_model_load_ex(path, NULL, out, err);
+}
+
+int gad_model_load_ex(const char *path, const gad_model_limits *lim, gad_model **out, gad_err *err) {
     if (out) *out = NULL;
     if (!path || !out) return gad_err_set(err, GAD_EINVAL, "gad_model_load: path and out are required");
+    int64_t max = limit_bytes(lim);
     struct stat st;
     if (stat(path, &st))
         return gad_err_set(err, errno == ENOENT ? GAD_ENOTFOUND : GAD_EIO, "%s: cannot open (%s)", path,
@@ -1619,9 +1678,9 @@ int gad_model_load(const char *path, gad_model **out, gad_err *err) {
     if (S_ISDIR(st.st_mode)) return gad_err_set(err, GAD_EIO, "%s: is a directory, not an ONNX file", path);
     if (!S_ISREG(st.st_mode)) return gad_err_set(err, GAD_EIO, "%s: not a regular file", path);
     if (st.st_size == 0) return gad_err_set(err, GAD_EFORMAT, "%s: empty file", path);
-    if ((uint64_t)st.st_size > GAD_ONNX_MAX_BYTES)
-        return gad_err_set(err, GAD_ELIMIT, "%s: %lld bytes exceeds the 2 GiB model size limit", path,
-                           (long long)st.st_size);
+    if ((uint64_t)st.st_size > (uint64_t)max)
+        return gad_err_set(err, GAD_ELIMIT, "%s: %lld bytes exceeds the model size limit of %lld bytes",
+                           path, (long long)st.st_size, (long long)max);
     FILE *f = fopen(path, "rb");
     if (!f) return gad_err_set(err, GAD_EIO, "%s: cannot open (%s)", path, strerror(errno));
     size_t size = (size_t)st.st_size;
@@ -1638,5 +1697,5 @@ int gad_model_load(const char *path, gad_model **out, gad_err *err) {
         free(buf);
         return gad_err_set(err, GAD_EIO, "%s: read %zu of %zu bytes (file changed or read error)", path, got, size);
     }
-    return load_impl(buf, size, 1, path, out, err);
+    return load_impl(buf, size, 1, path, max, out, err);
 }
