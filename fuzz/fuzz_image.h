@@ -1,15 +1,17 @@
-/* Shared by the image harnesses: the loaders under test read files, so the
- * bytes are handed over as an in-memory file (memfd) reached by its
- * /proc/self/fd path — no disk I/O, nothing left behind. */
+/* Shared by the image harnesses: the bytes reach the readers in memory
+ * (fmemopen for the stream readers; a memfd reached by its /proc/self/fd
+ * path for libtiff, which opens by name): no disk I/O, nothing left behind. */
 #ifndef GAD_FUZZ_IMAGE_H
 #define GAD_FUZZ_IMAGE_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "gad/gad.h"
+#include "io/image_internal.h"
 
 /* 4 Mpixel cap: a forged header may ask for more, which must be refused
  * (the check under test), but an honest 4 Mpixel image stays well under
@@ -30,6 +32,21 @@ static inline int fuzz_memfd(const uint8_t *data, size_t size, char *path, size_
     }
     snprintf(path, n, "/proc/self/fd/%d", fd);
     return fd;
+}
+
+/* Stream readers (PNG, JPEG) read from a FILE: fmemopen suffices. */
+typedef int (*fuzz_stream_loader)(const char *path, FILE *f, int64_t max_pixels, gad_image *out,
+                                  gad_err *err);
+static inline int fuzz_stream(const uint8_t *data, size_t size, const char *name, fuzz_stream_loader load) {
+    if (!size) return 0;
+    FILE *f = fmemopen((void *)data, size, "rb");
+    if (!f) return 0;
+    gad_err e;
+    gad_image img = {0};
+    load(name, f, FUZZ_MAX_PIXELS, &img, &e);
+    free(img.data); /* the reader may leave it allocated on error; gad_image_load frees it */
+    fclose(f);
+    return 0;
 }
 
 #endif

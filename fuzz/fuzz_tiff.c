@@ -4,10 +4,6 @@
 #define _GNU_SOURCE
 #include "fuzz_image.h"
 
-#include <stdlib.h>
-
-#include "io/image_internal.h"
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -3,6 +3,7 @@
 #include "gad/gad.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,24 @@ int gad_test_run(const char *cmd, char *buf, size_t bufsize) {
     while (fread(sink, 1, sizeof sink, p) > 0) {}
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int gad_test_cli_prefixed(const char *line) {
+    if (!strncmp(line, "gad: ", 5)) return 1;
+    if (strncmp(line, "gad ", 4)) return 0;
+    const char *p = line + 4;
+    while (*p >= 'a' && *p <= 'z') p++;
+    return p > line + 4 && p[0] == ':' && p[1] == ' ';
+}
+
+int gad_test_runf(char *buf, size_t bufsize, const char *fmt, ...) {
+    char cmd[1 << 14];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd) return -1;
+    return gad_test_run(cmd, buf, bufsize);
 }
 
 float *gad_test_demo_images(int *n_out, int *labels) {

@@ -40,6 +40,11 @@ float *gad_test_demo_images(int *n, int *labels);
 /* Run a shell command, capture stdout into buf (NUL-terminated); returns
  * the exit status (or -1). */
 int gad_test_run(const char *cmd, char *buf, size_t bufsize);
+/* 1 when an error line has the CLI's prefix: "gad: " or "gad COMMAND: ". */
+int gad_test_cli_prefixed(const char *line);
+
+/* The same with a printf-formatted command. */
+int gad_test_runf(char *buf, size_t bufsize, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Assert a gad call returned 0; on failure print its message from `e`. */
 #define GAD_ASSERT_OK(expr, e)                                                 \

@@ -90,7 +90,7 @@ static int expect_refused(const char *args, const char *frag1, const char *frag2
     char *msg = err ? err : "";
     int one_line = esz > 0 && msg[esz - 1] == '\n' && strlen(msg) == esz;
     one_line = one_line && memchr(msg, '\n', esz - 1) == NULL;
-    int ok = rc > 0 && rc < 126 && rc != SAN_EXIT && one_line && !strncmp(msg, "gad: ", 5) &&
+    int ok = rc > 0 && rc < 126 && rc != SAN_EXIT && one_line && gad_test_cli_prefixed(msg) &&
              (!frag1 || strstr(msg, frag1)) && (!frag2 || strstr(msg, frag2));
     int out_n = count_entries(out), cwd_n = count_entries(cwd);
     if (!ok || out_n > 0 || cwd_n != 0)
@@ -99,7 +99,7 @@ static int expect_refused(const char *args, const char *frag1, const char *frag2
     CU_ASSERT(rc > 0 && rc < 126);
     CU_ASSERT(rc != SAN_EXIT);
     CU_ASSERT(one_line);
-    CU_ASSERT(!strncmp(msg, "gad: ", 5));
+    CU_ASSERT(gad_test_cli_prefixed(msg));
     if (frag1) CU_ASSERT_PTR_NOT_NULL(strstr(msg, frag1));
     if (frag2) CU_ASSERT_PTR_NOT_NULL(strstr(msg, frag2));
     CU_ASSERT(out_n <= 0);

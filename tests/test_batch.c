@@ -7,7 +7,6 @@
  * total; --profile writes its fields with plausible values. The reference
  * throughout is a plain single run of the same command. */
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +19,7 @@
 #define ATTR CLI " attribute --model " DEMO "/fashion_cnn.onnx --method ig "
 
 static char out[1 << 16];
-static char cmd[1 << 14];
-
-static int sh(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return gad_test_run(cmd, out, sizeof out);
-}
+#define sh(...) gad_test_runf(out, sizeof out, __VA_ARGS__)
 
 static const char *dir(const char *name) {
     static char buf[8][512];

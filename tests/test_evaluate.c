@@ -500,7 +500,7 @@ static void test_cli(void) {
         CU_ASSERT_NOT_EQUAL(rc, 0);
         if (!strstr(buf, bad[i].msg)) fprintf(stderr, "\n  expected '%s' in: %s\n", bad[i].msg, buf);
         CU_ASSERT_PTR_NOT_NULL(strstr(buf, bad[i].msg));
-        CU_ASSERT_PTR_NOT_NULL(strstr(buf, "gad: "));
+        CU_ASSERT(gad_test_cli_prefixed(buf));
     }
 }
 

@@ -10,7 +10,6 @@
  * transports) leaks and reads uninitialised memory by design, which the
  * sanitizers report as failures of gad; the ASan pass covers the same batch
  * code single-process in the batch suite. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +30,7 @@
 #endif
 
 static char out[1 << 16];
-static char cmd[1 << 14];
-
-static int sh(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return gad_test_run(cmd, out, sizeof out);
-}
+#define sh(...) gad_test_runf(out, sizeof out, __VA_ARGS__)
 
 static int mpi_usable(void) {
 #ifdef GAD_TEST_ASAN

@@ -59,6 +59,34 @@ static int complete(const gad_batch *b, const char *img) {
     return 1;
 }
 
+/* --shard and --progress, checked before a command creates anything. */
+static int parse_flags(const gad_args *a, const char *command, int *shard_i, int *shard_n, gad_progress_mode *progress,
+                       gad_err *err) {
+    const char *sh = gad_args_get(a, "shard");
+    if (sh && parse_shard(sh, shard_i, shard_n))
+        return gad_err_set(err, GAD_EINVAL,
+                           "gad %s: --shard '%s' is not I/N with 0 <= I < N (e.g. 0/4; shards are 0-based)",
+                           command, sh);
+    const char *pr = gad_args_get(a, "progress");
+    if (!pr)
+        *progress = isatty(STDERR_FILENO) ? GAD_PROGRESS_BAR : GAD_PROGRESS_NONE;
+    else if (!strcmp(pr, "bar"))
+        *progress = GAD_PROGRESS_BAR;
+    else if (!strcmp(pr, "json"))
+        *progress = GAD_PROGRESS_JSON;
+    else if (!strcmp(pr, "none"))
+        *progress = GAD_PROGRESS_NONE;
+    else
+        return gad_err_set(err, GAD_EINVAL, "gad %s: --progress '%s' is not bar, json or none", command, pr);
+    return 0;
+}
+
+int gad_batch_check_flags(const gad_args *a, const char *command, gad_err *err) {
+    int i, n = 1;
+    gad_progress_mode pm;
+    return parse_flags(a, command, &i, &n, &pm, err);
+}
+
 int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, const gad_cli_paths *paths,
                    const char *const *suffixes, int n_suffixes, const char *record_suffix, gad_batch *b,
                    gad_err *err) {
@@ -73,23 +101,9 @@ int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, 
     b->merge_results = !record_suffix; /* results.jsonl from .result.json records */
     b->t0 = omp_get_wtime();
     b->threads = omp_get_max_threads();
-    const char *sh = gad_args_get(a, "shard");
-    if (sh && parse_shard(sh, &b->shard_i, &b->shard_n))
-        return gad_err_set(err, GAD_EINVAL,
-                           "gad %s: --shard '%s' is not I/N with 0 <= I < N (e.g. 0/4; shards are 0-based)",
-                           command, sh);
+    int rc = parse_flags(a, command, &b->shard_i, &b->shard_n, &b->progress, err);
+    if (rc) return rc;
     b->resume = gad_args_has(a, "resume");
-    const char *pr = gad_args_get(a, "progress");
-    if (!pr)
-        b->progress = isatty(STDERR_FILENO) ? GAD_PROGRESS_BAR : GAD_PROGRESS_NONE;
-    else if (!strcmp(pr, "bar"))
-        b->progress = GAD_PROGRESS_BAR;
-    else if (!strcmp(pr, "json"))
-        b->progress = GAD_PROGRESS_JSON;
-    else if (!strcmp(pr, "none"))
-        b->progress = GAD_PROGRESS_NONE;
-    else
-        return gad_err_set(err, GAD_EINVAL, "gad %s: --progress '%s' is not bar, json or none", command, pr);
     if (gad_mpi_rank() != 0) b->progress = GAD_PROGRESS_NONE; /* rank 0 reports for all */
     b->profile_path = gad_args_get(a, "profile");
 

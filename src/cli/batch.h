@@ -61,6 +61,9 @@ typedef struct gad_batch {
     int threads;
 } gad_batch;
 
+/* Check --shard and --progress alone (before the output folder is made). */
+int gad_batch_check_flags(const gad_args *a, const char *command, gad_err *err);
+
 /* Parse --shard/--resume/--progress/--profile and work out the images to do.
  * suffixes lists the output files of an image (for --resume); record_suffix
  * names the records (NULL: ".result.json" records holding results.jsonl

@@ -86,8 +86,8 @@ int gad_cmd_attribute(int argc, char **argv) {
     int *ok = NULL, *take = NULL, status = 0;
     double t = gad_batch_tic();
 
-    if (gad_cli_paths_collect(&a, &paths, &err) || gad_cli_check_stems(&paths, &err) ||
-        gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err)) {
+    if (gad_batch_check_flags(&a, "attribute", &err) || gad_cli_paths_collect(&a, &paths, &err) ||
+        gad_cli_check_stems(&paths, &err) || gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err)) {
         status = gad_cli_fail(&err);
         goto done;
     }

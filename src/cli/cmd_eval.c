@@ -486,7 +486,7 @@ int gad_cmd_eval(int argc, char **argv) {
     if (gad_args_get(&a, "data")) pos[ia.n_pos++] = (char *)gad_args_get(&a, "data");
     int prc = gad_cli_paths_collect(&ia, &paths, &err);
     free(pos);
-    if (prc || gad_cli_check_stems(&paths, &err) ||
+    if (prc || gad_batch_check_flags(&a, "eval", &err) || gad_cli_check_stems(&paths, &err) ||
         gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err) ||
         (support && gad_cli_support_open(support, &cm, control, &sup, &err)) || gad_cli_make_out_dir(out, &err)) {
         status = gad_cli_fail(&err);

@@ -88,8 +88,8 @@ int gad_cmd_explain(int argc, char **argv) {
     gad_explain_result *res = NULL;
     int *idx = NULL, *take = NULL, status = 0;
     double t = gad_batch_tic();
-    if (gad_cli_paths_collect(&a, &paths, &err) || gad_cli_check_stems(&paths, &err) ||
-        gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err) ||
+    if (gad_batch_check_flags(&a, "explain", &err) || gad_cli_paths_collect(&a, &paths, &err) ||
+        gad_cli_check_stems(&paths, &err) || gad_cli_model_open(&a, &cm, &err) || gad_cli_method_parse(&a, cm.model, &o, &err) ||
         gad_cli_support_open(gad_args_get(&a, "support"), &cm, 0, &sup, &err) || gad_cli_make_out_dir(o.out_dir, &err)) {
         status = gad_cli_fail(&err);
         goto done;

@@ -13,14 +13,16 @@
 #include "io/atomic.h"
 
 int gad_cli_fail(const gad_err *err) {
-    fprintf(stderr, "gad: %s\n", err->msg[0] ? err->msg : gad_strerror(err->code));
+    const char *m = err->msg[0] ? err->msg : gad_strerror(err->code);
+    /* messages that already name the command ("gad fit: ...") get no second prefix */
+    fprintf(stderr, strncmp(m, "gad ", 4) ? "gad: %s\n" : "%s\n", m);
     return 1;
 }
 
 int gad_cli_fail_msg(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("gad: ", stderr);
+    if (strncmp(fmt, "gad ", 4)) fputs("gad: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
