@@ -94,8 +94,16 @@ int gad_cmd_attribute(int argc, char **argv) {
     /* before the plans: oneDNN sizes a primitive's thread split when it is
      * created */
     if (o.cfg.threads) omp_set_num_threads(o.cfg.threads);
-    /* before the output folder: a refused plan (--precision bf16 on a CPU
-     * without it) leaves nothing behind */
+    const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width;
+    const size_t hw = (size_t)cm.pp.height * cm.pp.width;
+    /* before the output folder: a bad --baseline FILE or a refused plan
+     * (--precision bf16 on a CPU without it) leaves nothing behind */
+    if (o.baseline_file) {
+        if (!(bfile = malloc(d * sizeof *bfile)) || gad_cli_load_input(&cm, o.baseline_file, bfile, &err)) {
+            status = bfile ? gad_cli_fail(&err) : gad_cli_fail_msg("gad attribute: out of memory");
+            goto done;
+        }
+    }
     if (gad_attributor_create(cm.model, &o.cfg, &at, &err) || gad_cli_make_out_dir(o.out_dir, &err)) {
         status = gad_cli_fail(&err);
         goto done;
@@ -105,8 +113,6 @@ int gad_cmd_attribute(int argc, char **argv) {
         goto done;
     }
 
-    const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width;
-    const size_t hw = (size_t)cm.pp.height * cm.pp.width;
     int threads = o.cfg.threads ? o.cfg.threads : omp_get_max_threads();
     b.threads = threads;
     /* Chunks of 2 images a thread keep every worker busy; an image's result
@@ -124,12 +130,6 @@ int gad_cmd_attribute(int argc, char **argv) {
     if (!x || !base || !attr || !scratch || !res || !ok || !take) {
         status = gad_cli_fail_msg("gad attribute: out of memory");
         goto done;
-    }
-    if (o.baseline_file) {
-        if (!(bfile = malloc(d * sizeof *bfile)) || gad_cli_load_input(&cm, o.baseline_file, bfile, &err)) {
-            status = bfile ? gad_cli_fail(&err) : gad_cli_fail_msg("gad attribute: out of memory");
-            goto done;
-        }
     }
     gad_batch_toc(&b, GAD_PH_LOAD, t);
     const double model_flops = (double)gad_model_total_flops(cm.model);

@@ -15,7 +15,7 @@
         {"size", 1, "HxW: input size for models with free spatial dims", 0},            \
         {"mean", 1, "A[,B,C]: per-channel mean subtracted after scaling to [0,1] (0)", 0}, \
         {"std", 1, "A[,B,C]: per-channel std dividing after the mean (1)", 0},           \
-        {"max-pixels", 1, "N: refuse images with more pixels (268435456)", 0},           \
+        {"max-pixels", 1, "N: refuse images with more pixels (67108864 = 8192 x 8192)", 0},           \
         {"max-model-bytes", 1, "N: refuse model files, or weights, above N bytes (2147483648)", 0}
 
 #define GAD_INPUT_FLAGS {"list", 1, "FILE: read image paths from FILE, one a line", 0}

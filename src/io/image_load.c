@@ -19,7 +19,7 @@ int gad_io_image_alloc(const char *path, int64_t w, int64_t h, int c, int64_t ma
                            (long long)w, (long long)h);
     if (c <= 0 || w > INT_MAX || h > INT_MAX || w > max_pixels / h)
         return gad_err_set(err, GAD_ELIMIT,
-                           "%s: image of %lld x %lld pixels exceeds the limit of %lld pixels",
+                           "%s: image of %lld x %lld pixels exceeds the limit of %lld pixels (--max-pixels)",
                            path, (long long)w, (long long)h, (long long)max_pixels);
     uint64_t n = (uint64_t)w * (uint64_t)h * (uint64_t)c;
     /* Channels come from the file too (a float TIFF read with every sample
