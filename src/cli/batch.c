@@ -180,7 +180,11 @@ static long finished_total(gad_batch *b, long add) {
     return b->done + b->failed;
 }
 
-static int write_record(const gad_batch *b, int idx, const void *data, size_t len, gad_err *err) {
+int gad_batch_record(gad_batch *b, int idx, const char *line, gad_err *err) {
+    return gad_batch_record_bytes(b, idx, line, strlen(line), err);
+}
+
+int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, gad_err *err) {
     char p[4096];
     record_path(b->out_dir, b->paths->v[idx], b->record_suffix, p, sizeof p);
     gad_atomic at = {0};
@@ -191,29 +195,11 @@ static int write_record(const gad_batch *b, int idx, const void *data, size_t le
         return gad_err_set(err, GAD_EIO, "%s: write error", p);
     }
     if ((rc = gad_atomic_commit(&at, err))) return rc;
-    /* the interrupt message counts it at once (writers may run in parallel) */
-    __atomic_add_fetch(&g_done, 1, __ATOMIC_RELAXED);
-    return 0;
-}
-
-int gad_batch_write_record(const gad_batch *b, int idx, const char *line, gad_err *err) {
-    return write_record(b, idx, line, strlen(line), err);
-}
-
-void gad_batch_done(gad_batch *b) {
     b->done++;
+    g_done = g_done + 1;
     long tot = finished_total(b, 1);
     if (b->progress != GAD_PROGRESS_NONE) progress_line(b, tot);
-}
-
-int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, gad_err *err) {
-    int rc = write_record(b, idx, data, len, err);
-    if (!rc) gad_batch_done(b);
-    return rc;
-}
-
-int gad_batch_record(gad_batch *b, int idx, const char *line, gad_err *err) {
-    return gad_batch_record_bytes(b, idx, line, strlen(line), err);
+    return 0;
 }
 
 void gad_batch_failed(gad_batch *b) {

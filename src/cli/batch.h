@@ -85,11 +85,6 @@ int gad_batch_next(gad_batch *b, int max, int *idx);
 int gad_batch_record(gad_batch *b, int idx, const char *line, gad_err *err);
 /* The same with any bytes (a binary record). */
 int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, gad_err *err);
-/* gad_batch_record in two halves, for writers running in parallel: the
- * record file alone (thread-safe), then, on the thread that owns the batch,
- * the count and progress (gad_batch_done) or gad_batch_failed. */
-int gad_batch_write_record(const gad_batch *b, int idx, const char *line, gad_err *err);
-void gad_batch_done(gad_batch *b);
 /* Record of path k in dir (for commands that read records back). */
 void gad_batch_record_path(const gad_batch *b, int k, char *out, size_t n);
 /* An image that failed (already reported). */

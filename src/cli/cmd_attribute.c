@@ -83,7 +83,7 @@ int gad_cmd_attribute(int argc, char **argv) {
     gad_attributor *at = NULL;
     float *x = NULL, *base = NULL, *attr = NULL, *scratch = NULL, *bfile = NULL;
     gad_attr_result *res = NULL;
-    int *ok = NULL, *take = NULL, *wrote = NULL, status = 0;
+    int *ok = NULL, *take = NULL, status = 0;
     double t = gad_batch_tic();
 
     if (gad_batch_check_flags(&a, "attribute", &err) || gad_cli_paths_collect(&a, &paths, &err) ||
@@ -123,12 +123,11 @@ int gad_cmd_attribute(int argc, char **argv) {
     x = malloc(chunk * d * sizeof *x);
     base = malloc(chunk * d * sizeof *base);
     attr = malloc(chunk * d * sizeof *attr);
-    scratch = malloc((size_t)chunk * 2 * hw * sizeof *scratch); /* one per writer thread */
+    scratch = malloc(2 * hw * sizeof *scratch);
     res = malloc(chunk * sizeof *res);
     ok = malloc(chunk * sizeof *ok); /* indices of the chunk's readable images */
     take = malloc(chunk * sizeof *take);
-    wrote = malloc(chunk * sizeof *wrote);
-    if (!x || !base || !attr || !scratch || !res || !ok || !take || !wrote) {
+    if (!x || !base || !attr || !scratch || !res || !ok || !take) {
         status = gad_cli_fail_msg("gad attribute: out of memory");
         goto done;
     }
@@ -162,33 +161,26 @@ int gad_cmd_attribute(int argc, char **argv) {
             b.t_phase[GAD_PH_KERNELS] += res[i].kernel_seconds;
             b.flops += model_flops * passes_per_image(&o.cfg, res[i].steps);
         }
-        /* Writes in parallel, a thread an image of the chunk: each file is
-         * fsync'ed before its rename, and on small models those waits
-         * outweighed the attribution itself (demo model, 256 images: 1.6 of
-         * 2.6 s written one by one, 97 -> 135 images/s in parallel). */
         t = gad_batch_tic();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(m)
         for (int i = 0; i < m; i++) {
             gad_err werr = {0};
             gad_line line;
             const char *p = paths.v[ok[i]];
-            float *sc = scratch + (size_t)omp_get_thread_num() * 2 * hw;
-            int rc = gad_line_open(&line) ? gad_err_set(&werr, GAD_ENOMEM, "%s: out of memory", p) : 0;
-            if (!rc) {
-                write_result_line(line.f, &o, p, &res[i]);
-                gad_line_close(&line);
-                rc = gad_cli_write_attribution(&o, &cm, p, "", x + i * d, attr + i * d, sc, &werr);
-                if (!rc) rc = gad_batch_write_record(&b, ok[i], line.buf, &werr);
-                free(line.buf);
+            if (gad_line_open(&line)) {
+                gad_cli_fail_msg("gad attribute: out of memory");
+                gad_batch_stopped(&b);
+                status = 1;
+                goto done;
             }
-            if (rc) gad_cli_fail(&werr);
-            wrote[i] = !rc;
-        }
-        for (int i = 0; i < m; i++) {
-            if (wrote[i])
-                gad_batch_done(&b);
-            else
+            write_result_line(line.f, &o, p, &res[i]);
+            gad_line_close(&line);
+            int rc = gad_cli_write_attribution(&o, &cm, p, "", x + i * d, attr + i * d, scratch, &werr);
+            if (!rc) rc = gad_batch_record(&b, ok[i], line.buf, &werr);
+            free(line.buf);
+            if (rc) {
+                gad_cli_fail(&werr);
                 gad_batch_failed(&b);
+            }
         }
         gad_batch_toc(&b, GAD_PH_WRITE, t);
     }
@@ -203,7 +195,6 @@ done:
     free(res);
     free(ok);
     free(take);
-    free(wrote);
     free(bfile);
     gad_cli_model_close(&cm);
     gad_cli_paths_free(&paths);
