@@ -107,6 +107,13 @@ int gad_test_cli_prefixed(const char *line) {
     return p > line + 4 && p[0] == ':' && p[1] == ' ';
 }
 
+double gad_test_json_num(const char *json, const char *key) {
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(json, pat);
+    return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
 int gad_test_runf(char *buf, size_t bufsize, const char *fmt, ...) {
     char cmd[1 << 14];
     va_list ap;

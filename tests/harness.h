@@ -43,6 +43,9 @@ int gad_test_run(const char *cmd, char *buf, size_t bufsize);
 /* 1 when an error line has the CLI's prefix: "gad: " or "gad COMMAND: ". */
 int gad_test_cli_prefixed(const char *line);
 
+/* The number after "KEY": in a JSON text; -1 when absent. */
+double gad_test_json_num(const char *json, const char *key);
+
 /* The same with a printf-formatted command. */
 int gad_test_runf(char *buf, size_t bufsize, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -152,13 +152,6 @@ static void test_interrupt_then_resume(void) {
 #undef SLOW
 }
 
-static double num_after(const char *s, const char *key) {
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *p = strstr(s, pat);
-    return p ? strtod(p + strlen(pat), NULL) : -1;
-}
-
 static void test_progress_json_and_profile(void) {
     const char *d = dir("prog");
     char prof[600];
@@ -187,20 +180,20 @@ static void test_progress_json_and_profile(void) {
     size_t n;
     char *p = gad_test_read_file(prof, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    CU_ASSERT_EQUAL(num_after(p, "ranks"), 1);
-    CU_ASSERT_EQUAL(num_after(p, "images"), 48);
-    CU_ASSERT(num_after(p, "wall_s") > 0);
-    CU_ASSERT(num_after(p, "gflops_per_s") > 0);
-    CU_ASSERT(num_after(p, "threads") >= 1);
-    double rss = num_after(p, "peak_rss_mb");
+    CU_ASSERT_EQUAL(gad_test_json_num(p, "ranks"), 1);
+    CU_ASSERT_EQUAL(gad_test_json_num(p, "images"), 48);
+    CU_ASSERT(gad_test_json_num(p, "wall_s") > 0);
+    CU_ASSERT(gad_test_json_num(p, "gflops_per_s") > 0);
+    CU_ASSERT(gad_test_json_num(p, "threads") >= 1);
+    double rss = gad_test_json_num(p, "peak_rss_mb");
     CU_ASSERT(rss > 1 && rss < 4096);
     const char *keys[] = {"load", "preprocess", "forward", "backward", "kernels", "fusion", "write"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) CU_ASSERT(num_after(p, keys[i]) >= 0);
-    CU_ASSERT(num_after(p, "forward") > 0);
-    CU_ASSERT(num_after(p, "backward") > 0);
-    CU_ASSERT(num_after(p, "write") > 0);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) CU_ASSERT(gad_test_json_num(p, keys[i]) >= 0);
+    CU_ASSERT(gad_test_json_num(p, "forward") > 0);
+    CU_ASSERT(gad_test_json_num(p, "backward") > 0);
+    CU_ASSERT(gad_test_json_num(p, "write") > 0);
     /* the parts fit in the run: passes (summed over 2 threads at most) */
-    CU_ASSERT(num_after(p, "forward") + num_after(p, "backward") < 2 * num_after(p, "wall_s") + 0.1);
+    CU_ASSERT(gad_test_json_num(p, "forward") + gad_test_json_num(p, "backward") < 2 * gad_test_json_num(p, "wall_s") + 0.1);
     free(p);
     if (access("/usr/bin/python3", X_OK) == 0)
         CU_ASSERT_EQUAL(sh("/usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' %s", prof), 0);

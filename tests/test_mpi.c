@@ -51,13 +51,6 @@ static int mpi_usable(void) {
 #endif
 }
 
-static double num_after(const char *s, const char *key) {
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *p = strstr(s, pat);
-    return p ? strtod(p + strlen(pat), NULL) : -1;
-}
-
 static void test_attribute_two_ranks(void) {
     if (!mpi_usable()) return;
     const char *t = gad_test_tmpdir();
@@ -78,16 +71,16 @@ static void test_attribute_two_ranks(void) {
     size_t n;
     char *p = gad_test_read_file(path, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    CU_ASSERT_EQUAL(num_after(p, "ranks"), 2);
-    CU_ASSERT_EQUAL(num_after(p, "images"), 48);
+    CU_ASSERT_EQUAL(gad_test_json_num(p, "ranks"), 2);
+    CU_ASSERT_EQUAL(gad_test_json_num(p, "images"), 48);
     /* both ranks worked: each entry of per_rank has images > 0 and passes */
     const char *r0 = strstr(p, "{\"rank\": 0,"), *r1 = strstr(p, "{\"rank\": 1,");
     CU_ASSERT_PTR_NOT_NULL_FATAL(r0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
-    double i0 = num_after(r0, "images"), i1 = num_after(r1, "images");
+    double i0 = gad_test_json_num(r0, "images"), i1 = gad_test_json_num(r1, "images");
     CU_ASSERT(i0 > 0 && i1 > 0);
     CU_ASSERT_EQUAL(i0 + i1, 48);
-    CU_ASSERT(num_after(r0, "forward") > 0 && num_after(r1, "forward") > 0);
+    CU_ASSERT(gad_test_json_num(r0, "forward") > 0 && gad_test_json_num(r1, "forward") > 0);
     free(p);
     /* a command that does not share work refuses to run as R copies */
     CU_ASSERT_NOT_EQUAL(sh(MPIRUN CLI " info --model " DEMO "/fashion_cnn.onnx 2>&1"), 0);

@@ -107,9 +107,9 @@ int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, 
     if (gad_mpi_rank() != 0) b->progress = GAD_PROGRESS_NONE; /* rank 0 reports for all */
     b->profile_path = gad_args_get(a, "profile");
 
-    b->todo = malloc((size_t)(paths->n ? paths->n : 1) * sizeof *b->todo);
-    if (!b->todo) return gad_err_set(err, GAD_ENOMEM, "gad %s: out of memory", command);
-    int counts[3] = {0, 0, 0}; /* n_todo, n_share, n_skipped */
+    b->queue = malloc((size_t)(paths->n ? paths->n : 1) * sizeof *b->queue);
+    if (!b->queue) return gad_err_set(err, GAD_ENOMEM, "gad %s: out of memory", command);
+    int counts[3] = {0, 0, 0}; /* n_queue, n_share, n_skipped */
     if (gad_mpi_rank() == 0) {
         for (int k = 0; k < paths->n; k++) {
             if (k % b->shard_n != b->shard_i) continue;
@@ -117,12 +117,12 @@ int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, 
             if (b->resume && complete(b, paths->v[k]))
                 counts[2]++;
             else
-                b->todo[counts[0]++] = k;
+                b->queue[counts[0]++] = k;
         }
     }
     gad_mpi_bcast_ints(counts, 3);
-    gad_mpi_bcast_ints(b->todo, counts[0]);
-    b->n_todo = counts[0];
+    gad_mpi_bcast_ints(b->queue, counts[0]);
+    b->n_queue = counts[0];
     b->n_share = counts[1];
     b->n_skipped = counts[2];
     if (gad_mpi_active() && gad_mpi_counter_open())
@@ -142,8 +142,8 @@ int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, 
 
 void gad_batch_close(gad_batch *b) {
     g_active = 0;
-    free(b->todo);
-    b->todo = NULL;
+    free(b->queue);
+    b->queue = NULL;
 }
 
 int gad_batch_next(gad_batch *b, int max, int *idx) {
@@ -154,23 +154,23 @@ int gad_batch_next(gad_batch *b, int max, int *idx) {
         s = b->next;
         b->next += max;
     }
-    if (s >= b->n_todo) return 0;
-    int n = b->n_todo - s < max ? b->n_todo - (int)s : max;
-    for (int j = 0; j < n; j++) idx[j] = b->todo[s + j];
+    if (s >= b->n_queue) return 0;
+    int n = b->n_queue - s < max ? b->n_queue - (int)s : max;
+    for (int j = 0; j < n; j++) idx[j] = b->queue[s + j];
     return n;
 }
 
 static void progress_line(gad_batch *b, long done) {
     double el = omp_get_wtime() - b->t0;
     double rate = done / fmax(el, 1e-9);
-    double eta = rate > 0 ? (b->n_todo - done) / rate : 0;
+    double eta = rate > 0 ? (b->n_queue - done) / rate : 0;
     if (b->progress == GAD_PROGRESS_JSON) {
-        fprintf(stderr, "{\"done\": %ld, \"total\": %d, \"rate\": %.4g, \"eta_s\": %.1f}\n", done, b->n_todo, rate,
+        fprintf(stderr, "{\"done\": %ld, \"total\": %d, \"rate\": %.4g, \"eta_s\": %.1f}\n", done, b->n_queue, rate,
                 eta);
     } else if (b->progress == GAD_PROGRESS_BAR) {
-        int w = b->n_todo ? (int)(30.0 * done / b->n_todo) : 30;
+        int w = b->n_queue ? (int)(30.0 * done / b->n_queue) : 30;
         fprintf(stderr, "\r[%-30.*s] %ld/%d images, %.2f img/s, ETA %.0fs   ", w, "##############################",
-                done, b->n_todo, rate, eta);
+                done, b->n_queue, rate, eta);
     }
     fflush(stderr);
 }
@@ -318,8 +318,8 @@ int gad_batch_finish(gad_batch *b, int status) {
     gad_batch_toc(b, GAD_PH_WRITE, t);
     if (b->profile_path && write_profile(b, &err)) status = gad_cli_fail(&err);
     /* the summary adds nothing to a lone image's own error line */
-    if (c[1] > 0 && gad_mpi_rank() == 0 && b->n_todo > 1) {
-        fprintf(stderr, "gad %s: %.0f of %d images failed; %.0f written to %s\n", b->command, c[1], b->n_todo,
+    if (c[1] > 0 && gad_mpi_rank() == 0 && b->n_queue > 1) {
+        fprintf(stderr, "gad %s: %.0f of %d images failed; %.0f written to %s\n", b->command, c[1], b->n_queue,
                 c[0], b->out_dir);
     }
     if (c[1] > 0) status = status ? status : 1;

@@ -47,11 +47,11 @@ typedef struct gad_batch {
     const char *record_suffix;   /* DIR/S<record_suffix>: ".result.json" */
     int merge_results;           /* gad_batch_finish writes results.jsonl (1) */
     int n_suffixes;
-    int *todo;    /* indices into paths this job must do (same on every rank) */
-    int n_todo;   /* images to do after --shard and --resume */
+    int *queue;    /* indices into paths this job must do (same on every rank) */
+    int n_queue;   /* images to do after --shard and --resume */
     int n_share;  /* images of the shard (before --resume) */
     int n_skipped;/* complete already (--resume) */
-    int next;     /* next todo slot (single process) */
+    int next;     /* next queue slot (single process) */
     int done, failed; /* this process */
     gad_progress_mode progress;
     const char *profile_path;

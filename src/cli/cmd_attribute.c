@@ -118,7 +118,7 @@ int gad_cmd_attribute(int argc, char **argv) {
     /* Chunks of 2 images a thread keep every worker busy; an image's result
      * does not depend on its chunk (the engine's parallel and sequential
      * paths give the same bits), so chunking, sharding and ranks are free. */
-    int chunk = 2 * threads < b.n_todo ? 2 * threads : b.n_todo;
+    int chunk = 2 * threads < b.n_queue ? 2 * threads : b.n_queue;
     if (chunk < 1) chunk = 1;
     x = malloc(chunk * d * sizeof *x);
     base = malloc(chunk * d * sizeof *base);

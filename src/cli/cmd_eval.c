@@ -543,7 +543,7 @@ int gad_cmd_eval(int argc, char **argv) {
      * the last method is done. Groups small enough that ranks share the
      * work, large enough that making the explainers again is negligible. */
     int ranks = gad_mpi_size();
-    int group = (b.n_todo + 4 * ranks - 1) / (4 * ranks);
+    int group = (b.n_queue + 4 * ranks - 1) / (4 * ranks);
     if (group > 64 * threads) group = 64 * threads;
     if (group < chunk) group = chunk;
     x = malloc(chunk * d * sizeof *x);

@@ -144,7 +144,7 @@ int gad_cmd_explain(int argc, char **argv) {
     const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width, hw = (size_t)cm.pp.height * cm.pp.width;
     int threads = o.cfg.threads ? o.cfg.threads : omp_get_max_threads();
     b.threads = threads;
-    int chunk = 2 * threads < b.n_todo ? 2 * threads : b.n_todo;
+    int chunk = 2 * threads < b.n_queue ? 2 * threads : b.n_queue;
     if (chunk < 1) chunk = 1;
     x = malloc(chunk * d * sizeof *x);
     base = malloc(chunk * d * sizeof *base);
