@@ -609,6 +609,97 @@ static void test_failed_writes_leave_nothing(void) {
     CU_ASSERT_EQUAL(count_temporaries(dir), 0);
 }
 
+/* Deferred commits: nothing appears under a final name before end; end
+ * renames in commit order; a failing rename reports that file and leaves
+ * no temporary; abort and a signal's cleanup remove the pending ones. */
+static void test_atomic_deferred(void) {
+    gad_err e = {0};
+    char dir[600], p1[700], p2[700], p3[700];
+    snprintf(dir, sizeof dir, "%s/deferred", gad_test_tmpdir());
+    CU_ASSERT_FATAL(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    snprintf(p1, sizeof p1, "%s/one.txt", dir);
+    snprintf(p2, sizeof p2, "%s/two.png", dir);
+    snprintf(p3, sizeof p3, "%s/sub", dir); /* a folder: renaming a file onto it fails */
+    CU_ASSERT_FATAL(mkdir(p3, 0755) == 0 || errno == EEXIST);
+    const uint8_t px[6] = {1, 2, 3, 4, 5, 6};
+
+    gad_atomic_defer_begin();
+    gad_atomic a;
+    GAD_ASSERT_OK(gad_atomic_open(p1, &a, &e), e);
+    fputs("first", a.f);
+    GAD_ASSERT_OK(gad_atomic_commit(&a, &e), e);
+    GAD_ASSERT_OK(gad_png_write(p2, px, 3, 1, 2, &e), e);
+    CU_ASSERT_EQUAL(access(p1, F_OK), -1);
+    CU_ASSERT_EQUAL(access(p2, F_OK), -1);
+    CU_ASSERT_EQUAL(count_temporaries(dir), 2);
+    GAD_ASSERT_OK(gad_atomic_defer_end(&e), e);
+    char *s = gad_test_read_file(p1, NULL);
+    CU_ASSERT(s && !strcmp(s, "first"));
+    free(s);
+    gad_image img;
+    GAD_ASSERT_OK(gad_image_load(p2, 0, &img, &e), e);
+    CU_ASSERT(img.c == 3 && img.h == 1 && img.w == 2 && img.data[0] == 1 / 255.0f);
+    gad_image_free(&img);
+    CU_ASSERT_EQUAL(count_temporaries(dir), 0);
+
+    /* after end, commits are immediate again */
+    GAD_ASSERT_OK(gad_atomic_open(p1, &a, &e), e);
+    fputs("again", a.f);
+    GAD_ASSERT_OK(gad_atomic_commit(&a, &e), e);
+    s = gad_test_read_file(p1, NULL);
+    CU_ASSERT(s && !strcmp(s, "again"));
+    free(s);
+
+    /* a rename that fails: the files before it land, the failing one and
+     * those after it are removed */
+    gad_atomic_defer_begin();
+    GAD_ASSERT_OK(gad_atomic_open(p1, &a, &e), e);
+    fputs("third", a.f);
+    GAD_ASSERT_OK(gad_atomic_commit(&a, &e), e);
+    GAD_ASSERT_OK(gad_atomic_open(p3, &a, &e), e);
+    fputs("x", a.f);
+    GAD_ASSERT_OK(gad_atomic_commit(&a, &e), e);
+    unlink(p2);
+    GAD_ASSERT_OK(gad_png_write(p2, px, 3, 1, 2, &e), e);
+    CU_ASSERT_EQUAL(gad_atomic_defer_end(&e), GAD_EIO);
+    CU_ASSERT(strncmp(e.msg, p3, strlen(p3)) == 0);
+    s = gad_test_read_file(p1, NULL);
+    CU_ASSERT(s && !strcmp(s, "third"));
+    free(s);
+    CU_ASSERT_EQUAL(access(p2, F_OK), -1);
+    CU_ASSERT_EQUAL(count_temporaries(dir), 0);
+
+    /* the signal handler's cleanup, and abort, remove pending files */
+    gad_atomic_defer_begin();
+    GAD_ASSERT_OK(gad_png_write(p2, px, 3, 1, 2, &e), e);
+    CU_ASSERT_EQUAL(count_temporaries(dir), 1);
+    gad_atomic_cleanup_all();
+    CU_ASSERT_EQUAL(count_temporaries(dir), 0);
+    gad_atomic_defer_abort();
+    gad_atomic_defer_begin();
+    GAD_ASSERT_OK(gad_png_write(p2, px, 3, 1, 2, &e), e);
+    gad_atomic_defer_abort();
+    CU_ASSERT_EQUAL(count_temporaries(dir), 0);
+    CU_ASSERT_EQUAL(access(p2, F_OK), -1);
+
+    /* more pending files than GAD_ATOMIC_DEFER_MAX: early flushes land
+     * them in order, so the last write wins */
+    gad_atomic_defer_begin();
+    for (int i = 0; i < 2 * GAD_ATOMIC_DEFER_MAX + 3; i++) {
+        GAD_ASSERT_OK(gad_atomic_open(p1, &a, &e), e);
+        fprintf(a.f, "%d", i);
+        GAD_ASSERT_OK(gad_atomic_commit(&a, &e), e);
+    }
+    CU_ASSERT_EQUAL(count_temporaries(dir), 3);
+    GAD_ASSERT_OK(gad_atomic_defer_end(&e), e);
+    s = gad_test_read_file(p1, NULL);
+    char want[16];
+    snprintf(want, sizeof want, "%d", 2 * GAD_ATOMIC_DEFER_MAX + 2);
+    CU_ASSERT(s && !strcmp(s, want));
+    free(s);
+    CU_ASSERT_EQUAL(count_temporaries(dir), 0);
+}
+
 static void test_png_write_roundtrip(void) {
     gad_err e = {0};
     char path[600];
@@ -645,6 +736,7 @@ void gad_test_register_image(void) {
         {"tiff_roundtrip", test_tiff_roundtrip},
         {"failed_writes_leave_nothing", test_failed_writes_leave_nothing},
         {"png_write_roundtrip", test_png_write_roundtrip},
+        {"atomic_deferred", test_atomic_deferred},
         {0, 0}};
     gad_test_add_suite("image", t);
 }

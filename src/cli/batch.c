@@ -141,6 +141,8 @@ int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, 
 }
 
 void gad_batch_close(gad_batch *b) {
+    if (b->writing) gad_atomic_defer_abort();
+    b->writing = 0;
     g_active = 0;
     free(b->queue);
     b->queue = NULL;
@@ -180,6 +182,15 @@ static long finished_total(gad_batch *b, long add) {
     return b->done + b->failed;
 }
 
+static void count_done(gad_batch *b, int n) {
+    for (int i = 0; i < n; i++) {
+        b->done++;
+        g_done = g_done + 1;
+        long tot = finished_total(b, 1);
+        if (b->progress != GAD_PROGRESS_NONE) progress_line(b, tot);
+    }
+}
+
 int gad_batch_record(gad_batch *b, int idx, const char *line, gad_err *err) {
     return gad_batch_record_bytes(b, idx, line, strlen(line), err);
 }
@@ -195,11 +206,28 @@ int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, 
         return gad_err_set(err, GAD_EIO, "%s: write error", p);
     }
     if ((rc = gad_atomic_commit(&at, err))) return rc;
-    b->done++;
-    g_done = g_done + 1;
-    long tot = finished_total(b, 1);
-    if (b->progress != GAD_PROGRESS_NONE) progress_line(b, tot);
+    if (b->writing)
+        b->pending++;
+    else
+        count_done(b, 1);
     return 0;
+}
+
+void gad_batch_write_begin(gad_batch *b) {
+    if (b->writing) return;
+    b->writing = 1;
+    b->pending = 0;
+    gad_atomic_defer_begin();
+}
+
+int gad_batch_write_end(gad_batch *b, int min_images, gad_err *err) {
+    if (!b->writing || b->pending < min_images) return 0;
+    int rc = gad_atomic_defer_end(err);
+    /* on failure, images whose records were renamed before it are complete
+     * on disk but not counted: --resume skips them anyway */
+    if (!rc) count_done(b, b->pending);
+    b->writing = b->pending = 0;
+    return rc;
 }
 
 void gad_batch_failed(gad_batch *b) {
@@ -308,6 +336,11 @@ int gad_batch_finish(gad_batch *b, int status) {
     gad_err err = {0};
     if (b->progress == GAD_PROGRESS_BAR) fputc('\n', stderr);
     double t = gad_batch_tic();
+    if (gad_batch_write_end(b, 0, &err)) {
+        gad_cli_fail(&err);
+        gad_batch_stopped(b);
+        status = 1;
+    }
     double c[2] = {b->done, b->failed};
     gad_mpi_barrier(); /* every rank's records are on disk */
     gad_mpi_allreduce_sum(c, 2);

@@ -7,7 +7,9 @@
  * or from rank 0's counter under MPI), attributed in parallel by the
  * library, and written as each chunk completes; every file is written under
  * a temporary name and renamed, so an interrupted run leaves only complete
- * files. */
+ * files. A chunk's files are made durable by one sync, then renamed
+ * (gad_batch_write_begin): an fsync per file had cost the demo model 4.3 of
+ * its 6.0 s on 256 images. */
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -162,6 +164,7 @@ int gad_cmd_attribute(int argc, char **argv) {
             b.flops += model_flops * passes_per_image(&o.cfg, res[i].steps);
         }
         t = gad_batch_tic();
+        gad_batch_write_begin(&b);
         for (int i = 0; i < m; i++) {
             gad_err werr = {0};
             gad_line line;
@@ -181,6 +184,12 @@ int gad_cmd_attribute(int argc, char **argv) {
                 gad_cli_fail(&werr);
                 gad_batch_failed(&b);
             }
+        }
+        if (gad_batch_write_end(&b, GAD_BATCH_SYNC_IMAGES, &err)) {
+            gad_cli_fail(&err);
+            gad_batch_stopped(&b);
+            status = 1;
+            goto done;
         }
         gad_batch_toc(&b, GAD_PH_WRITE, t);
     }

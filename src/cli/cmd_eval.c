@@ -700,6 +700,7 @@ int gad_cmd_eval(int argc, char **argv) {
         }
         /* the group's records, each image's methods together */
         t = gad_batch_tic();
+        gad_batch_write_begin(&b);
         for (int j = 0; j < ng; j++) {
             if (failed[j]) continue;
             gad_line rec;
@@ -731,6 +732,12 @@ int gad_cmd_eval(int argc, char **argv) {
         for (size_t s = 0; s < (size_t)n_methods * group; s++) {
             free(glines[s]);
             glines[s] = NULL;
+        }
+        if (gad_batch_write_end(&b, GAD_BATCH_SYNC_IMAGES, &err)) {
+            gad_cli_fail(&err);
+            gad_batch_stopped(&b);
+            status = 1;
+            goto done;
         }
         gad_batch_toc(&b, GAD_PH_WRITE, t);
     }

@@ -205,6 +205,7 @@ int gad_cmd_explain(int argc, char **argv) {
             }
         }
         t = gad_batch_tic();
+        gad_batch_write_begin(&b);
         for (int i = 0; i < m; i++) {
             const char *p = paths.v[idx[i]];
             char stem[512], path[4096];
@@ -251,6 +252,13 @@ int gad_cmd_explain(int argc, char **argv) {
                 gad_cli_fail(&we);
                 gad_batch_failed(&b);
             }
+        }
+        if (gad_batch_write_end(&b, GAD_BATCH_SYNC_IMAGES, &err)) {
+            gad_cli_fail(&err);
+            gad_batch_stopped(&b);
+            free(bfile);
+            status = 1;
+            goto done;
         }
         gad_batch_toc(&b, GAD_PH_WRITE, t);
     }

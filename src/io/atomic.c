@@ -2,6 +2,7 @@
  * one filesystem), then rename. In-flight temporaries are listed in a fixed
  * lock-free table so a signal handler can remove them without locks or
  * allocation. */
+#define _GNU_SOURCE /* syncfs */
 #include "io/atomic.h"
 
 #include <errno.h>
@@ -16,7 +17,7 @@
 
 #include "gad/gad.h"
 
-#define GAD_ATOMIC_SLOTS 64
+#define GAD_ATOMIC_SLOTS 256
 #define GAD_ATOMIC_PATH_MAX 4096
 
 /* state: 0 free, 1 being filled or emptied (ignored by cleanup), 2 live. */
@@ -52,6 +53,19 @@ void gad_atomic_cleanup_all(void) {
     for (int i = 0; i < GAD_ATOMIC_SLOTS; i++)
         if (atomic_load(&registry[i].state) == 2) unlink(registry[i].path);
 }
+
+/* Commits deferred on this thread (gad_atomic_defer_begin): each file is
+ * closed, its temporary still registered, waiting for the one sync. */
+typedef struct pending {
+    char *path, *tmp;
+    int slot;
+    dev_t dev;
+} pending;
+
+static _Thread_local struct {
+    int on, n;
+    pending v[GAD_ATOMIC_DEFER_MAX];
+} defer;
 
 static void release(gad_atomic *a) {
     registry_remove(a->slot);
@@ -107,8 +121,91 @@ int gad_atomic_open(const char *path, gad_atomic *a, gad_err *err) {
     return 0;
 }
 
+static int defer_flush(gad_err *err);
+
+static int commit_deferred(gad_atomic *a, gad_err *err) {
+    int e = 0;
+    struct stat st;
+    if (a->f) {
+        if (fflush(a->f) != 0 || ferror(a->f)) e = errno ? errno : EIO;
+        if (!e && fstat(fileno(a->f), &st) != 0) e = errno;
+        if (fclose(a->f) != 0 && !e) e = errno ? errno : EIO;
+        a->f = NULL;
+    } else if (stat(a->tmp, &st) != 0) {
+        e = errno;
+    }
+    if (e) {
+        int rc = gad_err_set(err, GAD_EIO, "%s: cannot write: %s", a->path, strerror(e));
+        unlink(a->tmp);
+        release(a);
+        return rc;
+    }
+    /* the pending entry takes over the names and the registry slot */
+    defer.v[defer.n++] = (pending){a->path, a->tmp, a->slot, st.st_dev};
+    a->path = a->tmp = NULL;
+    a->slot = -1;
+    return defer.n == GAD_ATOMIC_DEFER_MAX ? defer_flush(err) : 0;
+}
+
+void gad_atomic_defer_begin(void) { defer.on = 1; }
+
+static void pending_release(pending *p) {
+    registry_remove(p->slot);
+    free(p->path);
+    free(p->tmp);
+}
+
+static int defer_flush(gad_err *err) {
+    int rc = 0, e = 0, i = 0;
+    const char *what = NULL;
+    /* one sync a filesystem (nearly always one): syncfs writes the data
+     * and metadata of every file on it, ours included */
+    for (int k = 0; k < defer.n && !e; k++) {
+        int seen = 0;
+        for (int j = 0; j < k; j++) seen |= defer.v[j].dev == defer.v[k].dev;
+        if (seen) continue;
+        int fd = open(defer.v[k].tmp, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || syncfs(fd) != 0) {
+            e = errno;
+            what = defer.v[k].path;
+        }
+        if (fd >= 0) close(fd);
+    }
+    for (; i < defer.n && !e; i++) {
+        if (rename(defer.v[i].tmp, defer.v[i].path) != 0) {
+            e = errno;
+            what = defer.v[i].path;
+            break;
+        }
+        pending_release(&defer.v[i]);
+    }
+    if (e) rc = gad_err_set(err, GAD_EIO, "%s: cannot write: %s", what, strerror(e));
+    for (; i < defer.n; i++) {
+        unlink(defer.v[i].tmp);
+        pending_release(&defer.v[i]);
+    }
+    defer.n = 0;
+    return rc;
+}
+
+int gad_atomic_defer_end(gad_err *err) {
+    int rc = defer_flush(err);
+    defer.on = 0;
+    return rc;
+}
+
+void gad_atomic_defer_abort(void) {
+    for (int i = 0; i < defer.n; i++) {
+        unlink(defer.v[i].tmp);
+        pending_release(&defer.v[i]);
+    }
+    defer.n = 0;
+    defer.on = 0;
+}
+
 int gad_atomic_commit(gad_atomic *a, gad_err *err) {
     if (!a->tmp) return gad_err_set(err, GAD_ESTATE, "(atomic): commit without open");
+    if (defer.on) return commit_deferred(a, err);
     int e = 0;
     if (a->f) {
         if (fflush(a->f) != 0 || ferror(a->f)) e = errno ? errno : EIO;

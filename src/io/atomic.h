@@ -25,6 +25,21 @@ int gad_atomic_commit(gad_atomic *a, struct gad_err *err);
 /* Close and unlink the temporary; releases `a`. Safe on a zeroed struct. */
 void gad_atomic_abort(gad_atomic *a);
 
+/* Deferred commits, for writers of many small files (a batch job writes
+ * three or four files an image): between begin and end, gad_atomic_commit
+ * on this thread only flushes and closes its temporary; end makes all of
+ * them durable with one syncfs per filesystem and then renames them in
+ * commit order. An fsync a file cost more than the attribution itself on
+ * small models. Until end, the temporaries stay registered, so a signal
+ * removes them like any in-flight file. end also runs early, inside a
+ * commit, once GAD_ATOMIC_DEFER_MAX files are pending (the registry is
+ * small). On failure end reports the first error and unlinks the
+ * temporaries it had not renamed; abort unlinks all pending ones. */
+#define GAD_ATOMIC_DEFER_MAX 128
+void gad_atomic_defer_begin(void);
+int gad_atomic_defer_end(struct gad_err *err);
+void gad_atomic_defer_abort(void);
+
 /* Unlink every temporary still in flight. Async-signal-safe (only reads
  * lock-free atomics and calls unlink), meant for a SIGINT/SIGTERM handler. */
 void gad_atomic_cleanup_all(void);

@@ -59,9 +59,13 @@ int gad_render_overlay(const float *map, const float *grey, int h, int w, int is
     int s = scale_for(h, w, min_side);
     int rc = rgb_alloc(out, h * s, w * s, err);
     if (rc) return rc;
-    for (int y = 0; y < h * s; y++) {
-        for (int x = 0; x < w * s; x++) {
-            size_t i = (size_t)(y / s) * w + (size_t)(x / s);
+    /* each map pixel is coloured once, then repeated s times across and its
+     * row s times down (a 28x28 map becomes 224x224: 64x fewer colourings) */
+    const size_t row = (size_t)out->w * 3;
+    for (int y = 0; y < h; y++) {
+        uint8_t *first = out->pixels + (size_t)y * s * row;
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + (size_t)x;
             double v = map[i] / clip;
             v = v > 1 ? 1 : v < -1 ? -1 : v;
             if (!is_signed && v < 0) v = 0;
@@ -69,9 +73,11 @@ int gad_render_overlay(const float *map, const float *grey, int h, int w, int is
             double c[3], a = fabs(v);
             colour(is_signed ? v : a, is_signed, c);
             if (!is_signed) a = fmin(1, 1.5 * a);
-            uint8_t *px = out->pixels + ((size_t)y * out->w + x) * 3;
-            for (int k = 0; k < 3; k++) px[k] = to_byte((1 - a) * g + a * c[k]);
+            uint8_t rgb[3];
+            for (int k = 0; k < 3; k++) rgb[k] = to_byte((1 - a) * g + a * c[k]);
+            for (int r = 0; r < s; r++) memcpy(first + ((size_t)x * s + r) * 3, rgb, 3);
         }
+        for (int r = 1; r < s; r++) memcpy(first + r * row, first, row);
     }
     return 0;
 }
