@@ -78,6 +78,10 @@ static void test_shards_cover_once_and_union_equals_one_run(void) {
     CU_ASSERT_EQUAL(checked, 48);
     /* the union, merged, equals the full run byte for byte */
     for (int i = 0; i < 3; i++) CU_ASSERT_EQUAL_FATAL(sh("mkdir -p %s && cp %s/*.* %s/", uni, sd[i], uni), 0);
+    /* the shards' settings are the full run's: --shard and --threads change
+     * no output, so they are left out */
+    for (int i = 0; i < 3; i++) CU_ASSERT_EQUAL(sh("cmp %s/.gad-settings %s/.gad-settings", full, sd[i]), 0);
+    CU_ASSERT_EQUAL(sh("cp %s/.gad-settings %s/", sd[0], uni), 0);
     CU_ASSERT_EQUAL(sh("rm %s/results.jsonl", uni), 0);
     CU_ASSERT_EQUAL(sh(CLI " merge --out %s " DEMO "/images", uni), 0);
     CU_ASSERT_EQUAL(sh("diff -r %s %s >/dev/null", full, uni), 0);
@@ -122,8 +126,8 @@ static void test_interrupt_then_resume(void) {
     CU_ASSERT_EQUAL(atoi(out), 143); /* died of SIGTERM */
     int records = count_files(cut, ".result.json");
     CU_ASSERT(records >= 3 && records < 48);
-    /* outputs are written one image at a time, the record last: at most
-     * one image may have files but no record (it is redone on resume) */
+    /* an image's files are renamed before its record: at most one image may
+     * have files but no record (it is redone on resume) */
     int tiffs = count_files(cut, ".attr.tiff");
     CU_ASSERT(tiffs == records || tiffs == records + 1);
     CU_ASSERT_EQUAL(sh("ls -a %s | grep -c '\\.tmp\\.'", cut), 1); /* grep found none */
@@ -148,6 +152,18 @@ static void test_interrupt_then_resume(void) {
     CU_ASSERT_EQUAL(sh("rm %s/sneaker-00009.map.tiff", cut), 0);
     CU_ASSERT_EQUAL(sh(SLOW "--resume --progress json --out %s " DEMO "/images 2>&1", cut), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"done\": 1, \"total\": 1"));
+    CU_ASSERT_EQUAL(sh("diff -r %s %s >/dev/null", ref, cut), 0);
+    /* --resume with flags that change outputs is refused, naming the file
+     * and the first difference; nothing is written */
+    CU_ASSERT_EQUAL(sh("rm %s/sneaker-00009.map.tiff", cut), 0);
+    CU_ASSERT_EQUAL(sh(ATTR "--steps 99 --threads 1 --resume --out %s " DEMO "/images 2>&1", cut), 1);
+    CU_ASSERT(gad_test_cli_prefixed(out));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, ".gad-settings: --resume into a folder written with other settings"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "'--steps 100' there, '--steps 99' now"));
+    CU_ASSERT_FALSE(exists(cut, "sneaker-00009.map.tiff"));
+    /* run-only flags (threads, batch, progress) may differ */
+    CU_ASSERT_EQUAL(sh(ATTR "--steps 100 --threads 2 --batch 3 --resume --progress none --out %s " DEMO "/images", cut),
+                    0);
     CU_ASSERT_EQUAL(sh("diff -r %s %s >/dev/null", ref, cut), 0);
 #undef SLOW
 }

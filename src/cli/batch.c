@@ -1,3 +1,4 @@
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "cli/batch.h"
 
 #include <errno.h>
@@ -59,6 +60,103 @@ static int complete(const gad_batch *b, const char *img) {
     return 1;
 }
 
+/* ---- the settings a folder was written with ----------------------------
+ * DIR/.gad-settings holds the command and every flag that shapes an
+ * image's outputs, one "--flag value" a line in the command's table order
+ * (file names made absolute). --resume refuses a folder whose settings
+ * differ, so that one results.jsonl never mixes two configurations. It is
+ * written with the first record, so a run that produced nothing leaves no
+ * file. */
+#define SETTINGS_FILE ".gad-settings"
+
+static int run_only(const char *flag) {
+    static const char *const names[] = {"shard", "resume", "progress", "profile", "threads", "batch", "out",
+                                        "list", "max-pixels", "max-model-bytes", "help", "quiet"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(flag, names[i])) return 1;
+    return 0;
+}
+
+static char *settings_text(const gad_args *a) {
+    gad_line l;
+    if (gad_line_open(&l)) return NULL;
+    fprintf(l.f, "gad %s\n", a->command);
+    for (const gad_flag *f = a->flags; f->name; f++) {
+        if (!f->value || run_only(f->name)) continue;
+        char *abs = f->takes_value && is_file(f->value) ? realpath(f->value, NULL) : NULL;
+        fprintf(l.f, "--%s %s\n", f->name, abs ? abs : f->value);
+        free(abs);
+    }
+    gad_line_close(&l);
+    return l.buf;
+}
+
+/* The first line where the two texts differ, for the message. */
+static void first_difference(const char *was, const char *now, char *out, size_t n) {
+    while (*was || *now) {
+        size_t lw = strcspn(was, "\n"), ln = strcspn(now, "\n");
+        if (lw != ln || memcmp(was, now, lw)) {
+            snprintf(out, n, "'%.*s' there, '%.*s' now", (int)(lw > 200 ? 200 : lw), lw ? was : "(none)",
+                     (int)(ln > 200 ? 200 : ln), ln ? now : "(none)");
+            if (!lw) snprintf(out, n, "'(none)' there, '%.*s' now", (int)(ln > 200 ? 200 : ln), now);
+            if (!ln) snprintf(out, n, "'%.*s' there, '(none)' now", (int)(lw > 200 ? 200 : lw), was);
+            return;
+        }
+        was += lw + (was[lw] != 0);
+        now += ln + (now[ln] != 0);
+    }
+    snprintf(out, n, "identical");
+}
+
+/* A small text file, NUL-terminated (NULL when unreadable or over 64 KB). */
+static char *read_small(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(65537);
+    size_t n = buf ? fread(buf, 1, 65537, f) : 0;
+    int bad = !buf || ferror(f) || n > 65536;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+static int settings_check(gad_batch *b, gad_err *err) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/" SETTINGS_FILE, b->out_dir);
+    if (!b->resume || !is_file(p)) return 0;
+    char *was = read_small(p);
+    if (!was) return gad_err_set(err, GAD_EIO, "%s: cannot read the settings of the earlier run", p);
+    int same = !strcmp(was, b->settings);
+    char diff[512] = "";
+    if (!same) first_difference(was, b->settings, diff, sizeof diff);
+    free(was);
+    if (same) return 0;
+    return gad_err_set(err, GAD_EINVAL,
+                       "%s: --resume into a folder written with other settings (%s); rerun with the same flags, "
+                       "or without --resume to redo every image",
+                       p, diff);
+}
+
+static int settings_write(gad_batch *b, gad_err *err) {
+    if (b->settings_written || !b->settings || gad_mpi_rank() != 0) return 0;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/" SETTINGS_FILE, b->out_dir);
+    gad_atomic at = {0};
+    int rc = gad_atomic_open(p, &at, err);
+    if (rc) return rc;
+    size_t len = strlen(b->settings);
+    if (fwrite(b->settings, 1, len, at.f) != len) {
+        gad_atomic_abort(&at);
+        return gad_err_set(err, GAD_EIO, "%s: write error", p);
+    }
+    if (!(rc = gad_atomic_commit(&at, err))) b->settings_written = 1;
+    return rc;
+}
+
 /* --shard and --progress, checked before a command creates anything. */
 static int parse_flags(const gad_args *a, const char *command, int *shard_i, int *shard_n, gad_progress_mode *progress,
                        gad_err *err) {
@@ -104,6 +202,8 @@ int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, 
     int rc = parse_flags(a, command, &b->shard_i, &b->shard_n, &b->progress, err);
     if (rc) return rc;
     b->resume = gad_args_has(a, "resume");
+    if (!(b->settings = settings_text(a))) return gad_err_set(err, GAD_ENOMEM, "gad %s: out of memory", command);
+    if ((rc = settings_check(b, err))) return rc;
     if (gad_mpi_rank() != 0) b->progress = GAD_PROGRESS_NONE; /* rank 0 reports for all */
     b->profile_path = gad_args_get(a, "profile");
 
@@ -146,6 +246,8 @@ void gad_batch_close(gad_batch *b) {
     g_active = 0;
     free(b->queue);
     b->queue = NULL;
+    free(b->settings);
+    b->settings = NULL;
 }
 
 int gad_batch_next(gad_batch *b, int max, int *idx) {
@@ -199,7 +301,8 @@ int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, 
     char p[4096];
     record_path(b->out_dir, b->paths->v[idx], b->record_suffix, p, sizeof p);
     gad_atomic at = {0};
-    int rc = gad_atomic_open(p, &at, err);
+    int rc = settings_write(b, err);
+    if (!rc) rc = gad_atomic_open(p, &at, err);
     if (rc) return rc;
     if (fwrite(data, 1, len, at.f) != len) {
         gad_atomic_abort(&at);
@@ -217,11 +320,13 @@ void gad_batch_write_begin(gad_batch *b) {
     if (b->writing) return;
     b->writing = 1;
     b->pending = 0;
+    b->t_write0 = omp_get_wtime();
     gad_atomic_defer_begin();
 }
 
 int gad_batch_write_end(gad_batch *b, int min_images, gad_err *err) {
-    if (!b->writing || b->pending < min_images) return 0;
+    if (!b->writing || (b->pending < min_images && omp_get_wtime() - b->t_write0 < GAD_BATCH_SYNC_SECONDS))
+        return 0;
     int rc = gad_atomic_defer_end(err);
     /* on failure, images whose records were renamed before it are complete
      * on disk but not counted: --resume skips them anyway */

@@ -55,6 +55,9 @@ typedef struct gad_batch {
     int done, failed; /* this process */
     int writing;      /* between gad_batch_write_begin and _end */
     int pending;      /* records written since begin, not yet durable */
+    double t_write0;  /* when the write phase began */
+    char *settings;   /* this run's DIR/.gad-settings text (batch.c) */
+    int settings_written;
     gad_progress_mode progress;
     const char *profile_path;
     double t0, t_phase[GAD_PH_COUNT];
@@ -91,12 +94,14 @@ int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, 
 void gad_batch_record_path(const gad_batch *b, int k, char *out, size_t n);
 /* Chunk writes: after begin (a no-op when already begun), every output and
  * record is only closed (see gad_atomic_defer_begin); end, once at least
- * min_images records are pending, makes them all durable at once, renames
- * them and only then counts those images as done, so that the interrupt
- * message never counts an image whose files a signal would remove.
- * gad_batch_finish ends a write phase still open; gad_batch_close
- * abandons it. */
+ * min_images records are pending or GAD_BATCH_SYNC_SECONDS have passed
+ * since begin, makes them all durable at once, renames them and only then
+ * counts those images as done, so that the interrupt message never counts
+ * an image whose files a signal would remove. The time bound caps the work
+ * an interrupt throws away on big models. gad_batch_finish ends a write
+ * phase still open; gad_batch_close abandons it. */
 #define GAD_BATCH_SYNC_IMAGES 32
+#define GAD_BATCH_SYNC_SECONDS 1.0
 void gad_batch_write_begin(gad_batch *b);
 int gad_batch_write_end(gad_batch *b, int min_images, gad_err *err);
 /* An image that failed (already reported). */

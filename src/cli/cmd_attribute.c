@@ -7,9 +7,9 @@
  * or from rank 0's counter under MPI), attributed in parallel by the
  * library, and written as each chunk completes; every file is written under
  * a temporary name and renamed, so an interrupted run leaves only complete
- * files. A chunk's files are made durable by one sync, then renamed
- * (gad_batch_write_begin): an fsync per file had cost the demo model 4.3 of
- * its 6.0 s on 256 images. */
+ * files. The files of every GAD_BATCH_SYNC_IMAGES images are made durable
+ * by one sync and then renamed (gad_batch_write_begin): an fsync a file had
+ * cost the demo model 4.3 of its 6.0 s on 256 images. */
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
