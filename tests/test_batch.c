@@ -240,6 +240,17 @@ static void test_explain_shards(void) {
     CU_ASSERT_EQUAL(sh(EXPL "--resume --progress json --out %s " DEMO "/images 2>&1", sup, sh2), 0);
     CU_ASSERT_PTR_NULL(strstr(out, "\"done\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "48 of 48 images already complete"));
+    /* errors found after the output folder was made take it back */
+    const char *late = dir("xlate");
+    CU_ASSERT_EQUAL(sh(CLI " explain --model " DEMO "/fashion_cnn.onnx --support %s --method ig --steps 4 "
+                       "--baseline %s/none.png --out %s " DEMO "/images 2>&1",
+                       sup, late, late),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "none.png"));
+    CU_ASSERT_EQUAL(access(late, F_OK), -1);
+    CU_ASSERT_EQUAL(sh(EXPL "--fuse median --out %s " DEMO "/images 2>&1", sup, late), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--fuse 'median'"));
+    CU_ASSERT_EQUAL(access(late, F_OK), -1);
 #undef EXPL
 }
 

@@ -623,7 +623,7 @@ static void test_atomic_deferred(void) {
     CU_ASSERT_FATAL(mkdir(p3, 0755) == 0 || errno == EEXIST);
     const uint8_t px[6] = {1, 2, 3, 4, 5, 6};
 
-    gad_atomic_defer_begin();
+    gad_atomic_defer_begin(NULL);
     gad_atomic a;
     GAD_ASSERT_OK(gad_atomic_open(p1, &a, &e), e);
     fputs("first", a.f);
@@ -651,18 +651,24 @@ static void test_atomic_deferred(void) {
     free(s);
 
     /* a rename that fails: the files before it land, the failing one and
-     * those after it are removed */
-    gad_atomic_defer_begin();
+     * those after it are removed; the landed counter counts only marked
+     * files that were renamed */
+    volatile sig_atomic_t landed = 0;
+    gad_atomic_defer_begin(&landed);
     GAD_ASSERT_OK(gad_atomic_open(p1, &a, &e), e);
+    a.landmark = 1;
     fputs("third", a.f);
     GAD_ASSERT_OK(gad_atomic_commit(&a, &e), e);
+    CU_ASSERT_EQUAL(landed, 0);
     GAD_ASSERT_OK(gad_atomic_open(p3, &a, &e), e);
+    a.landmark = 1;
     fputs("x", a.f);
     GAD_ASSERT_OK(gad_atomic_commit(&a, &e), e);
     unlink(p2);
     GAD_ASSERT_OK(gad_png_write(p2, px, 3, 1, 2, &e), e);
     CU_ASSERT_EQUAL(gad_atomic_defer_end(&e), GAD_EIO);
     CU_ASSERT(strncmp(e.msg, p3, strlen(p3)) == 0);
+    CU_ASSERT_EQUAL(landed, 1);
     s = gad_test_read_file(p1, NULL);
     CU_ASSERT(s && !strcmp(s, "third"));
     free(s);
@@ -670,13 +676,13 @@ static void test_atomic_deferred(void) {
     CU_ASSERT_EQUAL(count_temporaries(dir), 0);
 
     /* the signal handler's cleanup, and abort, remove pending files */
-    gad_atomic_defer_begin();
+    gad_atomic_defer_begin(NULL);
     GAD_ASSERT_OK(gad_png_write(p2, px, 3, 1, 2, &e), e);
     CU_ASSERT_EQUAL(count_temporaries(dir), 1);
     gad_atomic_cleanup_all();
     CU_ASSERT_EQUAL(count_temporaries(dir), 0);
     gad_atomic_defer_abort();
-    gad_atomic_defer_begin();
+    gad_atomic_defer_begin(NULL);
     GAD_ASSERT_OK(gad_png_write(p2, px, 3, 1, 2, &e), e);
     gad_atomic_defer_abort();
     CU_ASSERT_EQUAL(count_temporaries(dir), 0);
@@ -684,7 +690,7 @@ static void test_atomic_deferred(void) {
 
     /* more pending files than GAD_ATOMIC_DEFER_MAX: early flushes land
      * them in order, so the last write wins */
-    gad_atomic_defer_begin();
+    gad_atomic_defer_begin(NULL);
     for (int i = 0; i < 2 * GAD_ATOMIC_DEFER_MAX + 3; i++) {
         GAD_ASSERT_OK(gad_atomic_open(p1, &a, &e), e);
         fprintf(a.f, "%d", i);

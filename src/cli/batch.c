@@ -284,10 +284,12 @@ static long finished_total(gad_batch *b, long add) {
     return b->done + b->failed;
 }
 
-static void count_done(gad_batch *b, int n) {
+/* n more images done; g_done, the signal handler's count, only when
+ * counted (deferred records count it as each is renamed) */
+static void count_done(gad_batch *b, int n, int counted) {
     for (int i = 0; i < n; i++) {
         b->done++;
-        g_done = g_done + 1;
+        if (!counted) g_done = g_done + 1;
         long tot = finished_total(b, 1);
         if (b->progress != GAD_PROGRESS_NONE) progress_line(b, tot);
     }
@@ -304,6 +306,7 @@ int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, 
     int rc = settings_write(b, err);
     if (!rc) rc = gad_atomic_open(p, &at, err);
     if (rc) return rc;
+    at.landmark = 1;
     if (fwrite(data, 1, len, at.f) != len) {
         gad_atomic_abort(&at);
         return gad_err_set(err, GAD_EIO, "%s: write error", p);
@@ -312,7 +315,7 @@ int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, 
     if (b->writing)
         b->pending++;
     else
-        count_done(b, 1);
+        count_done(b, 1, 0);
     return 0;
 }
 
@@ -321,7 +324,7 @@ void gad_batch_write_begin(gad_batch *b) {
     b->writing = 1;
     b->pending = 0;
     b->t_write0 = omp_get_wtime();
-    gad_atomic_defer_begin();
+    gad_atomic_defer_begin(&g_done);
 }
 
 int gad_batch_write_end(gad_batch *b, int min_images, gad_err *err) {
@@ -330,7 +333,7 @@ int gad_batch_write_end(gad_batch *b, int min_images, gad_err *err) {
     int rc = gad_atomic_defer_end(err);
     /* on failure, images whose records were renamed before it are complete
      * on disk but not counted: --resume skips them anyway */
-    if (!rc) count_done(b, b->pending);
+    if (!rc) count_done(b, b->pending, 1);
     b->writing = b->pending = 0;
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "cli/batch.h"
 #include "cli/commands.h"
+#include "cli/method.h"
 #include "cli/mpi.h"
 #include "io/atomic.h"
 
@@ -106,6 +107,7 @@ int main(int argc, char **argv) {
             return 2;
         }
         int status = commands[i].run(argc, argv);
+        gad_cli_out_dirs_abandon(status != 0);
         gad_mpi_finalize();
         return status;
     }

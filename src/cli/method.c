@@ -246,16 +246,33 @@ int gad_cli_check_stems(const gad_cli_paths *p, gad_err *err) {
     return rc;
 }
 
+/* Folders this process created, so that a failed command can take back the
+ * ones it left empty (gad_cli_out_dirs_abandon). */
+static char *made_dirs[8];
+static int n_made;
+
 int gad_cli_make_out_dir(const char *dir, gad_err *err) {
     struct stat st;
     if (!dir || !*dir) return gad_err_set(err, GAD_EINVAL, "--out DIR is required");
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) return gad_err_set(err, GAD_EIO, "%s: --out exists and is not a folder", dir);
-    } else if (mkdir(dir, 0777) && errno != EEXIST) {
+    } else if (mkdir(dir, 0777) == 0) {
+        if (n_made < (int)(sizeof made_dirs / sizeof *made_dirs) && (made_dirs[n_made] = strdup(dir))) n_made++;
+    } else if (errno != EEXIST) {
         return gad_err_set(err, GAD_EIO, "%s: cannot create output folder: %s", dir, strerror(errno));
     }
     if (access(dir, W_OK)) return gad_err_set(err, GAD_EIO, "%s: output folder is not writable", dir);
     return 0;
+}
+
+void gad_cli_out_dirs_abandon(int failed) {
+    /* newest first: a folder made inside another empties its parent;
+     * rmdir leaves any folder that holds something */
+    while (n_made > 0) {
+        char *d = made_dirs[--n_made];
+        if (failed) rmdir(d);
+        free(d);
+    }
 }
 
 int gad_cli_write_attribution(const gad_cli_method *o, const gad_cli_model *cm, const char *path,

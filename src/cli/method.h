@@ -53,6 +53,9 @@ void gad_cli_stem(const char *path, char *out, size_t n);
 int gad_cli_check_stems(const gad_cli_paths *p, gad_err *err);
 /* Create --out if needed; refuse a file or an unwritable folder. */
 int gad_cli_make_out_dir(const char *dir, gad_err *err);
+/* At exit: when the command failed, remove the folders it created and left
+ * empty (a late error, e.g. a bad --baseline FILE, leaves no trace). */
+void gad_cli_out_dirs_abandon(int failed);
 
 /* Write STEM<suffix>.attr.tiff, STEM<suffix>.map.tiff, STEM<suffix>.overlay.png
  * for one image; x is its model-space input; scratch holds 2 x H x W floats;

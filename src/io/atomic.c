@@ -58,12 +58,13 @@ void gad_atomic_cleanup_all(void) {
  * closed, its temporary still registered, waiting for the one sync. */
 typedef struct pending {
     char *path, *tmp;
-    int slot;
+    int slot, landmark;
     dev_t dev;
 } pending;
 
 static _Thread_local struct {
     int on, n;
+    volatile sig_atomic_t *landed;
     pending v[GAD_ATOMIC_DEFER_MAX];
 } defer;
 
@@ -141,13 +142,16 @@ static int commit_deferred(gad_atomic *a, gad_err *err) {
         return rc;
     }
     /* the pending entry takes over the names and the registry slot */
-    defer.v[defer.n++] = (pending){a->path, a->tmp, a->slot, st.st_dev};
+    defer.v[defer.n++] = (pending){a->path, a->tmp, a->slot, a->landmark, st.st_dev};
     a->path = a->tmp = NULL;
     a->slot = -1;
     return defer.n == GAD_ATOMIC_DEFER_MAX ? defer_flush(err) : 0;
 }
 
-void gad_atomic_defer_begin(void) { defer.on = 1; }
+void gad_atomic_defer_begin(volatile sig_atomic_t *landed) {
+    defer.on = 1;
+    defer.landed = landed;
+}
 
 static void pending_release(pending *p) {
     registry_remove(p->slot);
@@ -177,6 +181,7 @@ static int defer_flush(gad_err *err) {
             what = defer.v[i].path;
             break;
         }
+        if (defer.v[i].landmark && defer.landed) *defer.landed = *defer.landed + 1;
         pending_release(&defer.v[i]);
     }
     if (e) rc = gad_err_set(err, GAD_EIO, "%s: cannot write: %s", what, strerror(e));

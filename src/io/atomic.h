@@ -15,6 +15,8 @@ typedef struct gad_atomic {
     char *path;       /* final name (copy) */
     char *tmp;        /* temporary name, ".NAME.tmp.PID.N" next to path */
     int slot;         /* registry slot for gad_atomic_cleanup_all, or -1 */
+    int landmark;     /* set before a deferred commit: its rename adds one
+                         to the counter given to gad_atomic_defer_begin */
 } gad_atomic;
 
 /* Create the temporary (exclusively) and open it for writing. */
@@ -34,9 +36,13 @@ void gad_atomic_abort(gad_atomic *a);
  * removes them like any in-flight file. end also runs early, inside a
  * commit, once GAD_ATOMIC_DEFER_MAX files are pending (the registry is
  * small). On failure end reports the first error and unlinks the
- * temporaries it had not renamed; abort unlinks all pending ones. */
+ * temporaries it had not renamed; abort unlinks all pending ones.
+ * `landed` (may be NULL) counts the renames of files marked landmark (a
+ * batch's records), as each happens, so that a signal handler reading it
+ * never counts a record that is not in place. */
 #define GAD_ATOMIC_DEFER_MAX 128
-void gad_atomic_defer_begin(void);
+#include <signal.h>
+void gad_atomic_defer_begin(volatile sig_atomic_t *landed);
 int gad_atomic_defer_end(struct gad_err *err);
 void gad_atomic_defer_abort(void);
 
