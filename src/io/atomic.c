@@ -169,11 +169,30 @@ static int defer_flush(gad_err *err) {
         for (int j = 0; j < k; j++) seen |= defer.v[j].dev == defer.v[k].dev;
         if (seen) continue;
         int fd = open(defer.v[k].tmp, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || syncfs(fd) != 0) {
+        if (fd < 0) {
             e = errno;
             what = defer.v[k].path;
+            continue;
         }
-        if (fd >= 0) close(fd);
+        if (syncfs(fd) != 0) {
+            /* a filesystem without syncfs: each of its files on its own,
+             * EINVAL meaning one that cannot sync at all (as in commit) */
+            if (errno == EINVAL || errno == ENOSYS) {
+                for (int j = k; j < defer.n && !e; j++) {
+                    if (defer.v[j].dev != defer.v[k].dev) continue;
+                    int f = open(defer.v[j].tmp, O_RDONLY | O_CLOEXEC);
+                    if (f < 0 || (fsync(f) != 0 && errno != EINVAL)) {
+                        e = errno;
+                        what = defer.v[j].path;
+                    }
+                    if (f >= 0) close(f);
+                }
+            } else {
+                e = errno;
+                what = defer.v[k].path;
+            }
+        }
+        close(fd);
     }
     for (; i < defer.n && !e; i++) {
         if (rename(defer.v[i].tmp, defer.v[i].path) != 0) {
