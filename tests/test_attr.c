@@ -10,6 +10,7 @@
 #include "gad/gad.h"
 #include "harness.h"
 #include "ref.h"
+#include "net/graph.h"
 
 #define TOL 1e-3 /* relative L2 per image, as the issue asks */
 
@@ -319,6 +320,45 @@ static void test_batch_invariance(void) {
     fixture_close(&f);
 }
 
+/* The split path (first Conv once an image) against every point through
+ * the whole network: the same sums up to rounding, on both fixtures and with
+ * a noise tunnel. */
+static void test_head_split(void) {
+    const char *names[] = {"attr_gray", "attr_rgb"};
+    for (int m = 0; m < 2; m++) {
+        fixture f;
+        CU_ASSERT_EQUAL_FATAL(fixture_open(names[m], &f), 0);
+        /* the fixtures do start with a Conv of the image alone */
+        gad_graph *head, *body;
+        gad_err e;
+        CU_ASSERT_EQUAL_FATAL(gad_graph_split_head(f.m, &head, &body, &e), 1);
+        gad_graph_free(head);
+        gad_graph_free(body);
+        float *a1 = malloc(2 * f.d * sizeof(float)), *a2 = malloc(2 * f.d * sizeof(float));
+        gad_attr_result r1[2], r2[2];
+        for (int noise = 0; noise < 2; noise++) {
+            gad_attr_config cfg;
+            gad_attr_config_init(&cfg);
+            cfg.steps = 16;
+            cfg.batch = 5;
+            if (noise) cfg.noise = GAD_NOISE_SMOOTHGRAD, cfg.samples = 3;
+            run(&f, &cfg, 2, a1, r1);
+            cfg.head_split = 0;
+            run(&f, &cfg, 2, a2, r2);
+            CU_ASSERT(gad_test_rel_l2(a1, a2, 2 * f.d, 1e-12) < 1e-5);
+            for (int i = 0; i < 2; i++) {
+                CU_ASSERT_DOUBLE_EQUAL(r1[i].score, r2[i].score, 1e-5 * fabs(r2[i].score) + 1e-6);
+                CU_ASSERT_DOUBLE_EQUAL(r1[i].baseline_score, r2[i].baseline_score,
+                                       1e-5 * fabs(r2[i].baseline_score) + 1e-6);
+                CU_ASSERT_EQUAL(r1[i].steps, r2[i].steps);
+            }
+        }
+        free(a1);
+        free(a2);
+        fixture_close(&f);
+    }
+}
+
 static void test_baselines(void) {
     gad_preproc pp = {.channels = 3, .height = 9, .width = 11, .n_mean = 3, .n_std = 3,
                       .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}};
@@ -389,6 +429,7 @@ void gad_test_register_attr(void) {
                                       {"completeness_demo", test_completeness_demo},
                                       {"noise_tunnel", test_noise_tunnel},
                                       {"batch_invariance", test_batch_invariance},
+        {"head_split", test_head_split},
                                       {"baselines", test_baselines},
                                       {"config_errors", test_config_errors},
                                       {0, 0}};

@@ -573,6 +573,19 @@ static void test_conv_wide_depthwise(void) {
     check_graph(g, 1, 0);
 }
 
+static void test_conv_winograd(void) {
+    /* 3x3 stride-1 convolutions on a map of 28 x 28 or more: the input
+     * gradient plan runs them as Winograd (dnnl.c, wants_winograd), the
+     * plan with weight gradients as direct ones; both against the reference */
+    rng_seed(5);
+    gad_graph *g = tb_new(16, 30, 29);
+    int v = tb_conv(g, g->input, 16, 32, 3, 3, 1, 1, P1, 1, 1, 1, 1);
+    v = tb_unary(g, GAD_OP_SIGMOID, v, 0, 0); /* smooth: finite differences check the reference */
+    v = tb_conv(g, v, 32, 16, 3, 3, 1, 1, P1, 1, 1, 1, 0);
+    CU_ASSERT_EQUAL_FATAL(tb_finish(g, v), 0);
+    check_graph(g, 2, 0);
+}
+
 static void test_eltwise(void) {
     static const gad_op ops[] = {GAD_OP_RELU, GAD_OP_LEAKY_RELU, GAD_OP_CLIP, GAD_OP_SIGMOID,
                                  GAD_OP_MUL_SCALAR};
@@ -683,6 +696,65 @@ static void test_residual(void) {
     gad_graph *g = residual_net();
     CU_ASSERT_EQUAL_FATAL(tb_finish(g, g->output), 0);
     check_graph(g, 1, SMOOTH);
+}
+
+/* The linear-head split (graph.h): head then body computes what the whole
+ * model does, forward and backward; models whose input feeds more than a
+ * first Conv are not split. */
+static void test_split_head(void) {
+    rng_seed(70);
+    gad_graph *g = tb_new(3, 9, 9);
+    int a = tb_conv(g, g->input, 3, 16, 3, 3, 2, 2, P1, 1, 1, 1, 1);
+    int r = tb_unary(g, GAD_OP_RELU, a, 0, 0);
+    int b = tb_conv(g, r, 16, 16, 3, 3, 1, 1, P1, 1, 1, 1, 1);
+    int s2 = tb_binary(g, GAD_OP_ADD, r, b);
+    int p = tb_unary(g, GAD_OP_GLOBAL_AVGPOOL, s2, 0, 0);
+    int f = tb_unary(g, GAD_OP_FLATTEN, p, 0, 0);
+    int o = tb_gemm(g, f, 16, 4, 1);
+    CU_ASSERT_EQUAL_FATAL(tb_finish(g, o), 0);
+    gad_graph *head, *body;
+    gad_err e = {0};
+    CU_ASSERT_EQUAL_FATAL(gad_graph_split_head(g, &head, &body, &e), 1);
+    CU_ASSERT_EQUAL(head->n_nodes, 1);
+    CU_ASSERT_EQUAL(body->n_nodes, g->n_nodes - 1);
+    CU_ASSERT(body->in_c == 16 && body->in_h == 5 && body->in_w == 5);
+
+    const int n = 3;
+    const size_t d = 3 * 9 * 9, dz = 16 * 5 * 5;
+    float x[3 * 243], z[3 * 400], lg[12], lg2[12], dl[12], dx[3 * 243], dz_[3 * 400], dx2[3 * 243];
+    fill(x, n * d, 1.0);
+    fill(dl, (size_t)n * 4, 1.0);
+    gad_plan *pf, *ph, *pb;
+    GAD_ASSERT_OK(gad_plan_create(g, n, GAD_PLAN_BACKWARD_DATA, &pf, &e), e);
+    GAD_ASSERT_OK(gad_plan_create(head, n, GAD_PLAN_BACKWARD_DATA, &ph, &e), e);
+    GAD_ASSERT_OK(gad_plan_create(body, n, GAD_PLAN_BACKWARD_DATA, &pb, &e), e);
+    GAD_ASSERT_OK(gad_plan_forward(pf, x, lg, &e), e);
+    GAD_ASSERT_OK(gad_plan_backward(pf, dl, dx, &e), e);
+    GAD_ASSERT_OK(gad_plan_forward(ph, x, z, &e), e);
+    GAD_ASSERT_OK(gad_plan_forward(pb, z, lg2, &e), e);
+    GAD_ASSERT_OK(gad_plan_backward(pb, dl, dz_, &e), e);
+    GAD_ASSERT_OK(gad_plan_backward(ph, dz_, dx2, &e), e);
+    double wl = 0, el = 0, wx = 0, ex = 0;
+    for (int i = 0; i < n * 4; i++) wl += lg[i] * lg[i], el += (lg[i] - lg2[i]) * (lg[i] - lg2[i]);
+    for (size_t i = 0; i < n * d; i++) wx += dx[i] * dx[i], ex += (dx[i] - dx2[i]) * (dx[i] - dx2[i]);
+    CU_ASSERT(wl > 0 && sqrt(el / wl) < 1e-6);
+    CU_ASSERT(wx > 0 && sqrt(ex / wx) < 1e-6);
+    (void)dz;
+    gad_plan_free(pf);
+    gad_plan_free(ph);
+    gad_plan_free(pb);
+    /* the body reads the model's weights, not a copy: freed first */
+    gad_graph_free(head);
+    gad_graph_free(body);
+    gad_graph_free(g);
+
+    /* the input read twice (a side branch): no split */
+    g = residual_net();
+    CU_ASSERT_EQUAL_FATAL(tb_finish(g, g->output), 0);
+    CU_ASSERT_EQUAL(gad_graph_split_head(g, &head, &body, &e), 0);
+    CU_ASSERT_PTR_NULL(head);
+    CU_ASSERT_PTR_NULL(body);
+    gad_graph_free(g);
 }
 
 static void test_concat(void) {
@@ -1191,6 +1263,8 @@ void gad_test_register_plan(void) {
         {"gap_flatten_gemm", test_gap_flatten_gemm},
         {"flatten_spatial_gemm", test_flatten_spatial_gemm},
         {"residual", test_residual},
+        {"conv_winograd", test_conv_winograd},
+        {"split_head", test_split_head},
         {"concat", test_concat},
         {"shared_weights", test_shared_weights},
         {"batch_and_repeat", test_batch_and_repeat},

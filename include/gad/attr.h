@@ -97,6 +97,12 @@ typedef struct gad_attr_config {
     int max_steps;             /* cap on those points per image (default 512,
                                   at least 5) */
     gad_precision precision;   /* of the network passes (default f32) */
+    int head_split;            /* IG with a fixed rule: 1 (default) runs a
+                                  model's first Conv, when it reads the image
+                                  alone, twice an image forward and once
+                                  backward instead of at every point (it is
+                                  affine: the same sums up to rounding);
+                                  0: every point through the whole network */
 } gad_attr_config;
 
 /* Defaults as documented above. */

@@ -57,6 +57,9 @@ int gad_dnn_run(gad_dnn *d, int list, unsigned mask, gad_err *err);
 int gad_dnn_mem_plain(gad_dnn *d, int nd, const int *dims, int user);
 /* A mem whose layout the first primitive that reads it will choose. */
 int gad_dnn_mem_undecided(gad_dnn *d, int nd, const int *dims);
+/* A 4-D mem in 16-channel blocks (nChw16c), the layout convolutions and
+ * the element-wise and pooling kernels share on AVX-512 */
+int gad_dnn_mem_channel_blocked(gad_dnn *d, int nd, const int *dims);
 /* An owned mem with the same layout as `like`. */
 int gad_dnn_mem_like(gad_dnn *d, int like);
 /* Another name for `mem`'s buffer and layout. */

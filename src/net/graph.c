@@ -54,6 +54,7 @@ typedef struct graph_caps {
 typedef struct graph_alloc {
     gad_graph g;
     graph_caps cap;
+    int borrowed; /* params' data belong to another graph (gad_graph_share_params) */
 } graph_alloc;
 
 gad_graph *gad_graph_new(const char *path) {
@@ -108,6 +109,22 @@ int gad_graph_add_param(gad_graph *g, const char *name, int nd, const int64_t *d
     return g->n_params++;
 }
 
+int gad_graph_share_params(gad_graph *g, const gad_graph *from) {
+    graph_alloc *a = (graph_alloc *)g;
+    if (g->n_params || from->n_params <= 0) return g->n_params || from->n_params < 0 ? -1 : 0;
+    g->params = calloc((size_t)from->n_params, sizeof *g->params);
+    if (!g->params) return -1;
+    a->cap.params = from->n_params;
+    a->borrowed = 1;
+    for (int i = 0; i < from->n_params; i++) {
+        g->params[i] = from->params[i];
+        g->params[i].name = dupstr(from->params[i].name);
+        g->n_params = i + 1; /* so that free releases the names made so far */
+        if (!g->params[i].name) return -1;
+    }
+    return 0;
+}
+
 int gad_graph_add_node(gad_graph *g, gad_op op, const char *name, const char *onnx_op,
                        int n_in, const int *in, int out) {
     if (grow((void **)&g->nodes, &caps(g)->nodes, g->n_nodes, sizeof *g->nodes)) return -1;
@@ -143,7 +160,7 @@ void gad_graph_free(gad_graph *g) {
     }
     for (int i = 0; i < g->n_params; i++) {
         free(g->params[i].name);
-        free(g->params[i].data);
+        if (!((graph_alloc *)g)->borrowed) free(g->params[i].data);
     }
     free(g->values);
     free(g->nodes);

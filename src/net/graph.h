@@ -118,6 +118,22 @@ int gad_graph_add_param(gad_graph *g, const char *name, int nd,
                         const int64_t *dims, const float *data);   /* copies */
 int gad_graph_add_node(gad_graph *g, gad_op op, const char *name,
                        const char *onnx_op, int n_in, const int *in, int out);
+/* Give g (which has no parameters yet) the parameters of `from`, same
+ * order, the data not copied: g reads from's weights, and from must outlive
+ * g. Returns 0 or -1 (ENOMEM). */
+int gad_graph_share_params(gad_graph *g, const gad_graph *from);
+
+/* The linear head of a model: when its first node is a Conv reading the
+ * image input and nothing else reads that input, *head becomes a graph of
+ * that Conv alone (image -> pre-activation) and *body the rest (the
+ * pre-activation -> logits); both read g's parameters (g must outlive
+ * them). Returns 1 when split, 0 when g has no such head (both NULL), or a
+ * negative status with err set. Integrated Gradients uses it: the head is
+ * affine, so along the path x' + a (x - x') its output is the same blend of
+ * head(x') and head(x), and its input gradients sum to the head's backward
+ * of the summed pre-activation gradients (see attr.c). */
+int gad_graph_split_head(const gad_graph *g, gad_graph **head, gad_graph **body, gad_err *err);
+
 /* Node defaults after add: weight = bias = -1, group = 1, stride = dilation
  * = 1, pads 0, kernel 0, alpha = beta = 0. Returns node index or -1 (ENOMEM). */
 

@@ -127,7 +127,12 @@ int gad_plan_create_shared(const gad_model *m, int batch, unsigned flags, const 
     p->l_dx = gad_dnn_list_new(d);
     int dims[4], nd;
     nd = bdims(p, g->input, dims);
-    vm[g->input] = gad_dnn_mem_undecided(d, nd, dims);
+    /* a feature map as input (a split model's body, see graph.h) is kept in
+     * 16-channel blocks: left to its first reader, an element-wise op, it
+     * would stay plain, and so would everything up to the next Conv, and an
+     * Add of a plain and a blocked operand runs oneDNN's reference code */
+    vm[g->input] = nd == 4 && dims[1] % 16 == 0 ? gad_dnn_mem_channel_blocked(d, nd, dims)
+                                                 : gad_dnn_mem_undecided(d, nd, dims);
     p->x_user = gad_dnn_mem_plain(d, nd, dims, 1);
     if (p->l_dx < 0 || vm[g->input] < 0 || p->x_user < 0) {
         rc = gad_err_set(err, GAD_ENOMEM, "%s: plan: out of memory", g->path);
