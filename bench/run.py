@@ -47,7 +47,7 @@ import numpy as np
 # An IG step = forward + backward to the input (see the docstring).
 STEP_FLOPS = 2
 CASES = ("simd", "ig_demo", "ig_resnet18", "ig_vgg16", "threads", "batches", "memory", "fit",
-         "ig_demo_1thread", "ig_resnet18_1thread", "fit_1thread", "bf16", "tolerance")
+         "ig_demo_1thread", "ig_resnet18_1thread", "fit_1thread", "bf16", "tolerance", "convrate")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -225,10 +225,16 @@ class Suite:
                 best = o
             best["gflops_1"] = max(best["gflops_1"], o["gflops_1"])
             best["gflops_n"] = max(best["gflops_n"], o["gflops_n"])
+            if "bf16_gflops_1" in best:
+                best["bf16_gflops_1"] = max(best["bf16_gflops_1"], o["bf16_gflops_1"])
+                best["bf16_gflops_n"] = max(best["bf16_gflops_n"], o["bf16_gflops_n"])
         best["command"] = cmdline(argv)
         self.res["cases"]["sgemm"] = best
         self.peak = best["gflops_n"]
-        self.log("sgemm: %.1f GFLOP/s on 1 thread, %.1f on %d" % (best["gflops_1"], best["gflops_n"], self.nproc))
+        self.log("sgemm: %.1f GFLOP/s on 1 thread, %.1f on %d; bf16 matmul %s"
+                 % (best["gflops_1"], best["gflops_n"], self.nproc,
+                    "%.1f and %.1f (%s)" % (best["bf16_gflops_1"], best["bf16_gflops_n"], best["bf16_impl"])
+                    if "bf16_gflops_1" in best else best.get("bf16_unsupported", "not measured")))
 
     def simd(self):
         argv = [os.path.join(self.build, "bench", "simd_bench"), "64", "10"]
@@ -367,6 +373,23 @@ class Suite:
                  % (g16["images_per_s"], g32["images_per_s"], pt["images_per_s"], case["ratio_pytorch"],
                     case["worst_rel_l2"]))
 
+    def convrate(self, r18):
+        """oneDNN convolution rates at resnet18's layer shapes (bench/convrate.c):
+        f32 direct / Winograd / auto and bf16, forward and backward-data, mb 1
+        and 25, 1 thread and all cores. resnet18's convolution layers (FLOPs,
+        output shape from `gad info --json`) are kept to weight them."""
+        argv = [os.path.join(self.build, "bench", "convrate"), "2" if self.args.quick else "5"]
+        case = json.loads(run(argv)[2])
+        case["command"] = cmdline(argv)
+        _, _, out = run([self.gad, "info", "--model", r18, "--json"])
+        info = json.loads(out)
+        case["model"] = rel(r18)
+        case["forward_flops"] = info["flops"]
+        case["model_convs"] = [{"name": l["name"], "output": l["output"], "flops": l["flops"]}
+                               for l in info["layers"] if l["op"] == "Conv"]
+        self.res["cases"]["convrate"] = case
+        self.log("convrate: isa %s, amx_bf16 %s, %d rows" % (case["isa"], case["cpuinfo_amx_bf16"], len(case["rows"])))
+
     def tolerance(self, r18, rgb, demo):
         """--tolerance 0.01 (adaptive IG) against fixed 50-point Gauss-Legendre:
         mean steps, median and worst relative completeness delta, images/s.
@@ -424,6 +447,7 @@ class Suite:
                  ("ig_resnet18", lambda: self.ig_pair("resnet18", r18, rgb, a.repeats)),
                  ("ig_vgg16", lambda: self.ig_pair("vgg16", vgg, vggf, a.heavy_repeats)),
                  ("bf16", lambda: self.bf16(r18, rgb)),
+                 ("convrate", lambda: self.convrate(r18)),
                  ("threads", lambda: self.threads(r18, rgb)),
                  ("batches", lambda: self.batches(r18, rgb)),
                  ("memory", lambda: self.memory(r18, one)),
@@ -488,6 +512,172 @@ def targets(c):
     return out
 
 
+CONV_VARIANTS = ("f32_direct", "f32_winograd", "f32_auto", "bf16")
+
+
+def conv_table(cv):
+    """{(shape, mb, direction, variant, threads): row} of a convrate case."""
+    return {(x["shape"], x["mb"], x["direction"], x["variant"], x["threads"]): x for x in cv["rows"]}
+
+
+def conv_layers(cv):
+    """resnet18's convolution layers, each with the convrate shape whose rates
+    stand for it (the one with its output size) and whether it is that shape
+    (FLOPs within 1 %; the stride-2 3x3 and 1x1 downsample layers of a stage
+    are not, and are charged the stage's direct rates: no Winograd for them)."""
+    shapes = {}
+    for x in cv["rows"]:
+        shapes[(x["oc"], x["hw"] // x["stride"])] = (x["shape"], 2.0 * x["macs"] / x["mb"])
+    out = []
+    for l in cv["model_convs"]:
+        s = shapes.get((l["output"][0], l["output"][1]))
+        if s:
+            out.append({"flops": l["flops"], "shape": s[0], "exact": abs(l["flops"] - s[1]) <= 0.01 * s[1]})
+    return out
+
+
+def bf16_ceilings(c):
+    """Upper bounds on an all-bf16 engine's speed over the PyTorch f32 reference
+    on resnet18 IG (same FLOPs, this run's figures), or None without the data.
+    Generous on purpose: n-thread rates are max(measured, n x the 1-thread
+    rate), the conv bound takes each layer's best batch (1 or 25) and charges
+    nothing for non-convolution layers."""
+    cv, s = c.get("convrate"), c.get("sgemm", {})
+    src = c.get("bf16") if "pytorch" in c.get("bf16", {}) else c.get("ig50_resnet18")
+    if not cv or not src or "bf16_gflops_1" not in s:
+        return None
+    n = cv["threads"]
+    pt = src["pytorch"]["gflops"]
+    gemm = max(s["bf16_gflops_n"], n * s["bf16_gflops_1"])
+    t = conv_table(cv)
+
+    def rate(shape, direction):
+        best = 0.0
+        for mb in (1, 25):
+            one, many = t.get((shape, mb, direction, "bf16", 1)), t.get((shape, mb, direction, "bf16", n))
+            if one and many and "gflops" in one and "gflops" in many:
+                best = max(best, many["gflops"], n * one["gflops"])
+        return best
+
+    # the fastest bf16 convolution measured, as if every FLOP ran at its rate
+    peak = max([rate(sh, d) for sh in {x["shape"] for x in cv["rows"]} for d in ("forward_training", "backward_data")]
+               or [0.0])
+    layers = conv_layers(cv)
+    rates = [(l["flops"], rate(l["shape"], "forward_training"), rate(l["shape"], "backward_data")) for l in layers]
+    # no bf16 convolution on this CPU (or a layer without a shape): no conv bound
+    secs = sum(f / a + f / b for f, a, b in rates) if rates and all(a and b for _, a, b in rates) else None
+    pt_secs = STEP_FLOPS * cv["forward_flops"] / pt
+    return {"pytorch_gflops": pt, "threads": n, "gemm_gflops": gemm, "gemm_ceiling": gemm / pt,
+            "conv_ceiling": pt_secs / secs if secs else None, "peak_gflops": peak, "peak_ceiling": peak / pt,
+            "conv_share": sum(l["flops"] for l in layers) / cv["forward_flops"]}
+
+
+def ceiling_lines(c, w):
+    b = bf16_ceilings(c)
+    if not b:
+        return
+    w("**bf16 ceilings on this CPU** = bf16 GFLOP/s / PyTorch f32 GFLOP/s on resnet18 from this run (%.1f), same "
+      "FLOPs; %d-thread rates taken as max(measured, %d x the 1-thread rate):\n"
+      % (b["pytorch_gflops"], b["threads"], b["threads"]))
+    w("- bf16 peak (%d threads, gemm) %.1f GFLOP/s: **%.2f**." % (b["threads"], b["gemm_gflops"], b["gemm_ceiling"]))
+    if b["conv_ceiling"]:
+        w("- bf16 convolutions at resnet18's layer rates (convrate), weighted by its convolution FLOPs (%.1f %% of "
+          "its FLOPs; forward and backward-data each at the better of mb 1 / mb 25; other layers free): **%.2f**."
+          % (100 * b["conv_share"], b["conv_ceiling"]))
+    if b["peak_gflops"]:
+        w("- the fastest bf16 convolution measured (%.1f GFLOP/s) doing every FLOP: **%.2f**. An engine would have to "
+          "run bf16 faster than any kernel measured here to exceed %.2f times the PyTorch reference with the same "
+          "FLOPs." % (b["peak_gflops"], b["peak_ceiling"], b["peak_ceiling"]))
+    w("\nPyTorch's figure comes from this run's shared cores: a busy spell lowers it and raises these bounds (see "
+      "the load averages at the top).\n")
+
+
+def winograd_gain(c, threads):
+    """The f32 time per IG step (forward + backward-data, mb 1, THREADS
+    threads) of resnet18's stride-1 3x3 convolutions, the only ones oneDNN's
+    Winograd covers: direct, and with Winograd where it measured faster
+    (which shape/direction pairs); None without the data."""
+    cv = c.get("convrate")
+    if not cv:
+        return None
+    t = conv_table(cv)
+    direct = wino = flops = 0.0
+    wins = set()
+    for l in conv_layers(cv):
+        if not l["exact"] or l["shape"].startswith("conv1"):
+            continue
+        flops += l["flops"]
+        for d in ("forward_training", "backward_data"):
+            r = t.get((l["shape"], 1, d, "f32_direct", threads), {}).get("gflops")
+            if not r:
+                return None
+            wr = t.get((l["shape"], 1, d, "f32_winograd", threads), {}).get("gflops") or 0.0
+            if wr > r:
+                wins.add("%s %s" % (l["shape"], d.replace("_training", "")))
+            direct += l["flops"] / r / 1e9
+            wino += l["flops"] / max(r, wr) / 1e9
+    return {"direct_s": direct, "winograd_s": wino, "share": flops / cv["forward_flops"], "wins": sorted(wins)}
+
+
+def convrate_section(c, w):
+    cv = c["convrate"]
+    t = conv_table(cv)
+    n = cv["threads"]
+    w("## What bf16 and Winograd can give on this CPU\n")
+    w("oneDNN's effective ISA: `%s`; /proc/cpuinfo lists avx512_bf16: %s, amx_bf16: %s. Without AMX, bf16 runs "
+      "on AVX512_BF16 dot products (vdpbf16ps), at most 2 multiply-adds per f32 FMA slot.\n"
+      % (cv["isa"], cv["cpuinfo_avx512_bf16"], cv["cpuinfo_amx_bf16"]))
+    s = c.get("sgemm", {})
+    if "bf16_gflops_1" in s:
+        w("GEMM (N = %d): bf16 matmul / f32 sgemm = %.2fx on 1 thread, %.2fx on %d.\n"
+          % (s["n"], s["bf16_gflops_1"] / s["gflops_1"], s["bf16_gflops_n"] / s["gflops_n"], s["threads"]))
+    w("oneDNN convolutions at resnet18's shapes, GFLOP/s = 2 x direct multiply-adds / s (Winograd's too, so "
+      "it can pass the FMA peak), the fastest of single timed runs (at least %d and %g s of them, after a "
+      "warm-up), memory format `any`. bf16 = bf16 src/weights/diff_dst, f32 accumulation, output type (f32 or "
+      "bf16) the faster accepted. Command: `%s`\n" % (cv["repeats"], cv.get("min_total_s", 0), cv["command"]))
+    w("| threads | mb | shape | direction | f32 direct | f32 Winograd | f32 auto | bf16 (out) | bf16 / f32 direct "
+      "| bf16 / best f32 |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    shapes = list(dict.fromkeys(x["shape"] for x in cv["rows"]))
+    impls = {}
+    for th in (1, n) if n > 1 else (1,):
+        for mb in (1, 25):
+            for sh in shapes:
+                for d in ("forward_training", "backward_data"):
+                    row = {v: t.get((sh, mb, d, v, th), {}) for v in CONV_VARIANTS}
+                    for v, x in row.items():
+                        if "impl" in x:
+                            impls.setdefault(v, set()).add(x["impl"])
+                    cell = lambda x: "%.1f" % x["gflops"] if "gflops" in x else "unsupported (%s)" % x.get(
+                        "unsupported", "not run")
+                    bf, f32 = row["bf16"].get("gflops"), row["f32_direct"].get("gflops")
+                    best = max([row[v]["gflops"] for v in CONV_VARIANTS[:3] if "gflops" in row[v]] or [0])
+                    w("| %d | %d | %s | %s | %s | %s | %s | %s%s | %s | %s |" % (
+                        th, mb, sh, d.replace("_training", ""), cell(row["f32_direct"]), cell(row["f32_winograd"]),
+                        cell(row["f32_auto"]), cell(row["bf16"]),
+                        " (%s)" % row["bf16"]["out_type"] if bf else "",
+                        "%.2f" % (bf / f32) if bf and f32 else "-", "%.2f" % (bf / best) if bf and best else "-"))
+    w("")
+    w("Implementations: " + "; ".join("%s `%s`" % (v, "`, `".join(sorted(impls[v]))) for v in CONV_VARIANTS
+                                      if v in impls) + ".\n")
+    g = winograd_gain(c, 1)
+    if g:
+        w("- Winograd for gad's f32 IG (one point at a time per thread: mb 1, 1 thread): resnet18's stride-1 3x3 "
+          "convolutions (%.0f %% of its FLOPs) take %.1f ms per IG step (forward + backward-data) at these direct "
+          "rates, %.1f ms with Winograd where it measured faster (%s): %.1f ms less."
+          % (100 * g["share"], 1e3 * g["direct_s"], 1e3 * g["winograd_s"], ", ".join(g["wins"]) or "nowhere",
+             1e3 * (g["direct_s"] - g["winograd_s"])))
+        one = c.get("ig50_resnet18_1thread")
+        if one:
+            step = 1.0 / (one["gad"]["images_per_s"] * one["steps"])
+            saved = g["direct_s"] - g["winograd_s"]
+            w("- gad f32 IG on 1 thread took %.1f ms a step in this run; %.1f ms less, the rest unchanged, would be "
+              "%.2fx its images/s." % (1e3 * step, 1e3 * saved, step / max(step - saved, 1e-12)))
+    w("")
+    if not c.get("bf16") or "unsupported" in c["bf16"]:
+        ceiling_lines(c, w)
+
+
 def report(r):
     c, m = r["cases"], r["machine"]
     L = []
@@ -524,9 +714,18 @@ def report(r):
     w("- Peak resident memory: `/usr/bin/time -f %M` of the whole process, both engines.\n")
     s = c["sgemm"]
     w("## Machine peak: oneDNN sgemm\n")
-    w("| threads | GFLOP/s | command |\n|---|---|---|")
-    w("| 1 | %.1f | `%s` |" % (s["gflops_1"], s["command"]))
-    w("| %d | %.1f | (same run) |\n" % (s["threads"], s["gflops_n"]))
+    if "bf16_gflops_1" in s:
+        w("| threads | f32 sgemm GFLOP/s | bf16 GFLOP/s | bf16 / f32 | command |\n|---|---|---|---|---|")
+        w("| 1 | %.1f | %.1f | %.2f | `%s` |" % (s["gflops_1"], s["bf16_gflops_1"], s["bf16_gflops_1"] / s["gflops_1"],
+                                               s["command"]))
+        w("| %d | %.1f | %.1f | %.2f | (same run) |\n" % (s["threads"], s["gflops_n"], s["bf16_gflops_n"],
+                                                       s["bf16_gflops_n"] / s["gflops_n"]))
+        w("bf16 = the same N x N product with bf16 A and B, f32 C, through oneDNN's matmul primitive (`%s`; "
+          "oneDNN 2.6 has no public bf16 gemm call).\n" % s.get("bf16_impl", "?"))
+    else:
+        w("| threads | GFLOP/s | command |\n|---|---|---|")
+        w("| 1 | %.1f | `%s` |" % (s["gflops_1"], s["command"]))
+        w("| %d | %.1f | (same run) |\n" % (s["threads"], s["gflops_n"]))
     w("Best of %d runs of the command at the start and at the end of the suite; the IG shares below are "
       "against the %d-thread figure.\n" % (2 * r["method"]["repeats"], s["threads"]))
     ig_keys = [k for k in ("ig50_demo", "ig50_resnet18", "ig50_vgg16", "ig50_demo_1thread",
@@ -564,6 +763,9 @@ def report(r):
                                                         x["median_rel_delta"], x["command"]))
             w("\nbf16 / f32 speed %.2fx; attribution error against gad f32: %s (worst %.4f).\n"
               % (bf["ratio_f32"], ", ".join("%.4f" % e for e in bf["rel_l2"]), bf["worst_rel_l2"]))
+            ceiling_lines(c, w)
+    if c.get("convrate"):
+        convrate_section(c, w)
     t = c.get("thread_scaling")
     if t:
         w("## gad thread scaling (%s, %d images, IG-50)\n" % (t["model"], t["images"]))
