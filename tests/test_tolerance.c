@@ -1,6 +1,6 @@
 /* Adaptive IG (--tolerance): the completeness the results claim, checked
- * against F(x) and F(x') computed separately; the identity with the fixed
- * trapezoid rule when no refinement is needed; steps that are what was
+ * against F(x) and F(x') computed separately; the two-point rule checked
+ * against gradients computed separately when no refinement is needed; steps that are what was
  * spent; determinism across threads; refusal of bad settings (API and CLI). */
 #include <math.h>
 #include <stdio.h>
@@ -78,7 +78,7 @@ static void test_completeness(void) {
         if (rel[i] > 0.01 + 1e-5 && res[i].steps < cfg.max_steps && bad++ < 5)
             fprintf(stderr, "\n  image %d: relative delta %.3e above 1 %% after %d steps", i, rel[i], res[i].steps);
         CU_ASSERT(fabs(rel[i] - res[i].rel_delta) <= 1e-4 * fmax(1, rel[i]));
-        CU_ASSERT(res[i].steps >= 5 && res[i].steps <= cfg.max_steps);
+        CU_ASSERT(res[i].steps >= 2 && res[i].steps <= cfg.max_steps);
     }
     CU_ASSERT_EQUAL(bad, 0);
 
@@ -95,10 +95,11 @@ static void test_completeness(void) {
     gad_model_free(m);
 }
 
-/* When the 5 starting points already meet the tolerance, the rule is the
- * fixed 5-point trapezoid: the same attribution up to float rounding (the
- * sums run in another order). */
-static void test_identity_with_trapezoid(void) {
+/* When the 2 starting points (alpha = 1/2 and 1) already meet the
+ * tolerance, the rule is the right-point rule on [0, 1/2] and the trapezoid
+ * on [1/2, 1]: attr = x * (3/4 g(x/2) + 1/4 g(x)) for the zero baseline, with
+ * the gradients computed here by the plain gradient method. */
+static void test_identity_two_points(void) {
     gad_model *m;
     gad_err e;
     GAD_ASSERT_OK(gad_model_load(DEMO_MODEL, &m, &e), e);
@@ -106,23 +107,36 @@ static void test_identity_with_trapezoid(void) {
     float *x = gad_test_demo_images(&n, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
     n = 8;
-    float *ta = malloc((size_t)n * D * sizeof *ta), *fa = malloc((size_t)n * D * sizeof *fa);
-    gad_attr_result rt[8], rf[8];
+    float *ta = malloc((size_t)n * D * sizeof *ta), *g1 = malloc((size_t)n * D * sizeof *g1),
+          *gh = malloc((size_t)n * D * sizeof *gh), *half = malloc((size_t)n * D * sizeof *half);
+    gad_attr_result rt[8], rg[8];
+    gad_target tg[8];
     gad_attr_config cfg;
     gad_attr_config_init(&cfg);
     cfg.tolerance = 1e6f;
     run_ig(m, &cfg, n, x, ta, rt);
-    gad_attr_config_init(&cfg);
-    cfg.quadrature = GAD_QUAD_TRAPEZOID;
-    cfg.steps = 5;
-    run_ig(m, &cfg, n, x, fa, rf);
+    for (int i = 0; i < n; i++) tg[i] = (gad_target){GAD_TARGET_CLASS, rt[i].target_p, -1};
+    for (size_t i = 0; i < (size_t)n * D; i++) half[i] = 0.5f * x[i];
+    gad_attr_config gc;
+    gad_attr_config_init(&gc);
+    gc.method = GAD_METHOD_GRADIENT;
+    gad_attributor *a;
+    GAD_ASSERT_OK(gad_attributor_create(m, &gc, &a, &e), e);
+    GAD_ASSERT_OK(gad_attribute(a, n, x, NULL, tg, g1, rg, &e), e);
+    GAD_ASSERT_OK(gad_attribute(a, n, half, NULL, tg, gh, rg, &e), e);
+    gad_attributor_free(a);
     for (int i = 0; i < n; i++) {
-        CU_ASSERT_EQUAL(rt[i].steps, 5);
-        double l2 = gad_test_rel_l2(ta + (size_t)i * D, fa + (size_t)i * D, D, 1e-12);
-        if (l2 > 1e-5) fprintf(stderr, "\n  image %d: rel L2 %.3e against the 5-point trapezoid", i, l2);
+        CU_ASSERT_EQUAL(rt[i].steps, 2);
+        float *want = half + (size_t)i * D; /* reused */
+        for (int j = 0; j < D; j++) {
+            size_t k = (size_t)i * D + j;
+            want[j] = x[k] * (0.75f * gh[k] + 0.25f * g1[k]);
+        }
+        double l2 = gad_test_rel_l2(ta + (size_t)i * D, want, D, 1e-12);
+        if (l2 > 1e-5) fprintf(stderr, "\n  image %d: rel L2 %.3e against the two-point rule", i, l2);
         CU_ASSERT(l2 <= 1e-5);
     }
-    free(x), free(ta), free(fa);
+    free(x), free(ta), free(g1), free(gh), free(half);
     gad_model_free(m);
 }
 
@@ -151,7 +165,7 @@ static void test_steps_and_determinism(void) {
 
     int checked = 0;
     for (int i = 0; i < n && checked < 4; i++) {
-        if (r1[i].steps <= 5) continue;
+        if (r1[i].steps <= 2) continue;
         checked++;
         gad_attr_result rc;
         cfg.max_steps = r1[i].steps;
@@ -200,8 +214,8 @@ static void test_refusals(void) {
     expect_refused(m, &cfg, "noise tunnel");
     gad_attr_config_init(&cfg);
     cfg.tolerance = 0.01f;
-    cfg.max_steps = 4;
-    expect_refused(m, &cfg, "--max-steps 4 out of range");
+    cfg.max_steps = 1;
+    expect_refused(m, &cfg, "--max-steps 1 out of range");
     gad_model_free(m);
 
     /* the CLI: non-zero exit, one message naming the flag, no output folder */
@@ -214,7 +228,7 @@ static void test_refusals(void) {
         {"--tolerance 0.01 --method saliency", "--tolerance applies to --method ig only"},
         {"--tolerance 0.01 --steps 20", "drop --steps/--quadrature"},
         {"--tolerance 0.01 --noise smoothgrad", "does not combine with --noise"},
-        {"--tolerance 0.01 --max-steps 3", "--max-steps 3 is out of range"},
+        {"--tolerance 0.01 --max-steps 1", "--max-steps 1 is out of range"},
         {"--max-steps 64", "--max-steps needs --tolerance"},
     };
     for (size_t i = 0; i < sizeof cli / sizeof *cli; i++) {
@@ -239,7 +253,7 @@ static void test_refusals(void) {
 
 void gad_test_register_tolerance(void) {
     static const gad_test_case t[] = {{"completeness", test_completeness},
-                                      {"identity_with_trapezoid", test_identity_with_trapezoid},
+                                      {"identity_two_points", test_identity_two_points},
                                       {"steps_and_determinism", test_steps_and_determinism},
                                       {"refusals", test_refusals},
                                       {0, 0}};

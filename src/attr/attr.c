@@ -27,15 +27,11 @@
 #include "net/graph.h"
 
 #define GAD_AUTO_BATCH_BYTES ((size_t)64 << 20)
-/* adaptive IG (tolerance): panels of [0, 1], the most points a panel's
- * trapezoid may reach (2^20 intervals, still distinct alphas in float), and
- * the plan batch when --batch is auto: 1, since refinements come as 1, 2,
- * 4, ... points and a plan computes its whole batch every time (demo model,
- * 304 images, --tolerance 0.01, 2 threads: network passes took 1.4-1.8
- * thread-seconds at batch 1, 2.0-2.5 at 2, 3.5-3.8 at 4) */
-#define TOL_PANELS 4
-#define TOL_ORDER 2 /* Romberg columns a panel uses: 2 = Boole's rule */
-#define TOL_MAX_LEVEL 20
+/* adaptive IG (tolerance): the plan batch when --batch is auto: 1, since
+ * the rule adds one point at a time and a plan computes its whole batch
+ * every time (demo model, 304 images, --tolerance 0.01, 2 threads: network
+ * passes took 1.4-1.8 thread-seconds at batch 1, 2.0-2.5 at 2, 3.5-3.8 at 4,
+ * with the earlier panel rule) */
 #define TOL_AUTO_BATCH 1
 
 typedef struct worker {
@@ -49,7 +45,10 @@ typedef struct worker {
     float *dlogits;  /* batch x K */
     float *acc, *acc_sq, *noisy, *tmp; /* D each */
     float *w;        /* batch: quadrature weights of a chunk */
-    float *tol;      /* adaptive IG: 17 vectors of D (see ig_tol_one), made on first use */
+    float *tol;      /* adaptive IG: a row of D for each gradient kept (see ig_tol_one) */
+    int tol_rows, tol_wcap;
+    struct tol_point *tol_pt;
+    float *tol_w;
     double t_fwd, t_bwd, t_ker; /* seconds in passes and kernels (--profile) */
 } worker;
 
@@ -103,6 +102,8 @@ static void worker_free(worker *w) {
     free(w->tmp);
     free(w->w);
     free(w->tol);
+    free(w->tol_pt);
+    free(w->tol_w);
     memset(w, 0, sizeof *w);
 }
 
@@ -199,9 +200,9 @@ int gad_attributor_create(const gad_model *m, const gad_attr_config *cfg, gad_at
                                gad_method_name(cfg->method));
         if (cfg->noise != GAD_NOISE_NONE)
             return gad_err_set(err, GAD_EINVAL, "attribution: --tolerance does not combine with a noise tunnel");
-        if (cfg->max_steps < TOL_PANELS + 1 || cfg->max_steps > 1 << 20)
+        if (cfg->max_steps < 2 || cfg->max_steps > 1 << 20)
             return gad_err_set(err, GAD_EINVAL, "attribution: --max-steps %d out of range [%d, 1048576]",
-                               cfg->max_steps, TOL_PANELS + 1);
+                               cfg->max_steps, 2);
     }
     int k = gad_model_num_classes(m);
     int rc = check_target(&cfg->target, k, name, err);
@@ -437,22 +438,23 @@ static int ig_one(gad_attributor *a, worker *w, const gad_target *t, const float
 
 /* ---- adaptive IG (--tolerance), see gad/attr.h ------------------------ */
 
-/* Runs the n points alpha_i = base + (i + off) * step through the plan. Each
- * gradient goes to dst + i * d (the edges, dst_stride 1) or is added to dst
- * (a panel's interior sum, dst_stride 0); F at the point goes to F[i] when F
- * is given, and the path derivative g = <x - b, grad> is added to *gsum or
- * stored in g[i]. */
+/* Point i of the rule: where, F there, the path derivative <x - b, grad>
+ * there, and the row of w->tol holding its gradient. */
+typedef struct tol_point {
+    double alpha, f, h;
+    int row;
+} tol_point;
+
+/* Gradients (rows of w->tol), F and h at alphas[0..n). */
 static int tol_eval(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
-                    double base, double step, double off, int n, float *dst, int dst_stride, double *F,
-                    double *g, double *gsum, gad_err *err) {
+                    const double *alphas, int n, int row0, double *F, double *h, gad_err *err) {
     const size_t d = (size_t)a->d;
     for (int s = 0; s < n; s += a->batch) {
         int nb = n - s < a->batch ? n - s : a->batch;
         for (int j = 0; j < nb; j++) {
-            float al = (float)(base + (s + j + off) * step);
+            float al = (float)alphas[s + j];
             float *pt = w->xb + (size_t)j * d;
             for (size_t i = 0; i < d; i++) pt[i] = b[i] + al * (x[i] - b[i]);
-            w->w[j] = 1.0f;
         }
         int rc = fwd_timed(w, w->plan, w->xb, w->logits, err);
         if (!rc) {
@@ -464,120 +466,92 @@ static int tol_eval(gad_attributor *a, worker *w, const gad_target *t, const flo
             const float *gr = w->grad + (size_t)j * d;
             double dot = 0;
             for (size_t i = 0; i < d; i++) dot += (double)(x[i] - b[i]) * gr[i];
-            if (F) F[s + j] = target_score(t, w->logits + (size_t)j * a->k, p);
-            if (gsum)
-                *gsum += dot;
-            else
-                g[s + j] = dot;
-            if (dst_stride) memcpy(dst + (size_t)(s + j) * d, gr, d * sizeof(float));
+            F[s + j] = target_score(t, w->logits + (size_t)j * a->k, p);
+            h[s + j] = dot;
+            memcpy(w->tol + (size_t)(row0 + s + j) * d, gr, d * sizeof(float));
         }
-        if (!dst_stride) KERNEL_TIMED(w, gad_simd_accumulate(dst, w->grad, w->w, nb, d));
     }
     return 0;
 }
 
-/* Romberg coefficients: R(l, m) = sum_{i=0..m} c[i] T(l - m + i), from the
- * tableau R(k, j) = (4^j R(k, j-1) - R(k-1, j-1)) / (4^j - 1) run on unit
- * vectors. */
-static void romberg_coef(int m, double *c) {
-    double r[TOL_ORDER + 1][TOL_ORDER + 1]; /* r[k][i]: R(k, j) in terms of T(i) */
-    for (int k = 0; k <= m; k++)
-        for (int i = 0; i <= m; i++) r[k][i] = k == i;
-    for (int j = 1; j <= m; j++) {
-        double f = (double)(1 << (2 * j));
-        for (int k = m; k >= j; k--)
-            for (int i = 0; i <= m; i++) r[k][i] = (f * r[k][i] - r[k - 1][i]) / (f - 1);
-    }
-    for (int i = 0; i <= m; i++) c[i] = r[m][i];
-}
-
-/* Weight, in one panel at level l (2^l intervals of its width
- * 1/TOL_PANELS) under Romberg of order min(l, TOL_ORDER), of an interior
- * point first added at level j (1..l); j = 0 gives twice an edge's share. */
-static double panel_weight(int l, int j) {
-    int m = l < TOL_ORDER ? l : TOL_ORDER;
-    double c[TOL_ORDER + 1], w = 0;
-    romberg_coef(m, c);
-    for (int k = l - m; k <= l; k++)
-        if (k >= j) w += c[k - (l - m)] / ((double)TOL_PANELS * (1 << k));
-    return w;
+/* Exact error of the rule on the interval ending at point i: the
+ * trapezoid between points i-1 and i, the right-point rule on [0, alpha_0]
+ * (no gradient at alpha = 0), minus the exact integral, the F difference. */
+static double tol_err(const tol_point *q, int i, double f0) {
+    if (i == 0) return q[0].alpha * q[0].h - (q[0].f - f0);
+    return (q[i].alpha - q[i - 1].alpha) * 0.5 * (q[i - 1].h + q[i].h) - (q[i].f - q[i - 1].f);
 }
 
 static int ig_tol_one(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
-                      float *out, int *steps, gad_err *err) {
+                      double f0, float *out, int *steps, gad_err *err) {
     const size_t d = (size_t)a->d;
-    enum { NSLOT = TOL_ORDER + 1, NVEC = TOL_PANELS * NSLOT + TOL_PANELS + 1 };
-    if (!w->tol && !(w->tol = malloc((size_t)NVEC * d * sizeof(float))))
-        return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG buffers", gad_model_name(a->m));
-    /* Per panel, NSLOT vectors: slot 0 sums the interior gradients of levels
-     * <= l - TOL_ORDER (they all weigh the same under Romberg of order
-     * TOL_ORDER), slot i > 0 those of level l - TOL_ORDER + i. The slots are
-     * rotated by index, never copied. Then the edge gradients. */
-    float *edge = w->tol + (size_t)TOL_PANELS * NSLOT * d;
-    int slot[TOL_PANELS][NSLOT];
-    double fe[TOL_PANELS + 1], ge[TOL_PANELS + 1], gl[TOL_PANELS][TOL_MAX_LEVEL + 1];
-    int lev[TOL_PANELS];
-    memset(w->tol, 0, (size_t)TOL_PANELS * NSLOT * d * sizeof(float));
-    memset(gl, 0, sizeof gl);
-    for (int q = 0; q < TOL_PANELS; q++) {
-        lev[q] = 0;
-        for (int i = 0; i < NSLOT; i++) slot[q][i] = q * NSLOT + i;
+    const int cap = a->cfg.max_steps;
+    if (w->tol_rows < cap) {
+        /* rows for every gradient the rule may keep: grown as needed */
+        int want = w->tol_rows ? 2 * w->tol_rows : 32;
+        if (want > cap) want = cap;
+        float *nt = realloc(w->tol, (size_t)want * d * sizeof(float));
+        tol_point *np = realloc(w->tol_pt, (size_t)cap * sizeof *np);
+        if (nt) w->tol = nt;
+        if (np) w->tol_pt = np;
+        if (!nt || !np)
+            return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG (%d gradients of %zu values)",
+                               gad_model_name(a->m), want, d);
+        w->tol_rows = want;
     }
-#define SLOTVEC(q, i) (w->tol + (size_t)slot[q][i] * d)
-    int rc = tol_eval(a, w, t, x, b, p, 0.0, 1.0 / TOL_PANELS, 0.0, TOL_PANELS + 1, edge, 1, fe, ge, NULL, err);
+    tol_point *q = w->tol_pt;
+    /* start: alpha = 1/2 and 1 */
+    double al[2] = {0.5, 1.0}, F[2], h[2];
+    int rc = tol_eval(a, w, t, x, b, p, al, 2, 0, F, h, err);
     if (rc) return rc;
-    int used = TOL_PANELS + 1;
-    /* F(x) - F(x') from the plan's own passes, like the g's, so the panel
-     * errors are exact up to rounding */
-    const double gap = fe[TOL_PANELS] - fe[0], goal = a->cfg.tolerance / 3.0 * fabs(gap);
+    int n = 2;
+    for (int i = 0; i < 2; i++) q[i] = (tol_point){al[i], F[i], h[i], i};
+    /* F(x) from the same plan as the gradients, F(x') from the probe: the
+     * errors below are then exact up to rounding */
+    const double gap = q[1].f - f0, goal = a->cfg.tolerance / 10.0 * fabs(gap);
     for (;;) {
-        double e[TOL_PANELS], total = 0;
-        for (int q = 0; q < TOL_PANELS; q++) {
-            /* the panel's rule applied to its g's, minus its exact integral */
-            double est = panel_weight(lev[q], 0) * 0.5 * (ge[q] + ge[q + 1]);
-            for (int j = 1; j <= lev[q]; j++) est += panel_weight(lev[q], j) * gl[q][j];
-            e[q] = est - (fe[q + 1] - fe[q]);
-            total += e[q];
+        double total = 0, worst = -1;
+        int at = -1;
+        for (int i = 0; i < n; i++) {
+            double e = tol_err(q, i, f0);
+            total += e;
+            double width = q[i].alpha - (i ? q[i - 1].alpha : 0);
+            if (fabs(e) > worst && width > 0x1p-20) worst = fabs(e), at = i;
         }
-        if (fabs(total) <= goal) break;
-        int best = -1;
-        for (int q = 0; q < TOL_PANELS; q++)
-            if (lev[q] < TOL_MAX_LEVEL && used + (1 << lev[q]) <= a->cfg.max_steps &&
-                (best < 0 || fabs(e[q]) > fabs(e[best])))
-                best = q;
-        if (best < 0) break; /* max_steps reached: rel_delta tells by how much the goal was missed */
-        /* the oldest separate level joins slot 0, the others move down one */
-        const int q = best, n = 1 << lev[q];
-        float one = 1.0f;
-        gad_simd_accumulate(SLOTVEC(q, 0), SLOTVEC(q, 1), &one, 1, d);
-        int freed = slot[q][1];
-        for (int i = 1; i < NSLOT - 1; i++) slot[q][i] = slot[q][i + 1];
-        slot[q][NSLOT - 1] = freed;
-        memset(SLOTVEC(q, NSLOT - 1), 0, d * sizeof(float));
-        /* doubling: the midpoints of the panel's 2^lev intervals */
-        rc = tol_eval(a, w, t, x, b, p, (double)q / TOL_PANELS, 1.0 / ((double)TOL_PANELS * n), 0.5, n,
-                      SLOTVEC(q, NSLOT - 1), 0, NULL, NULL, &gl[q][lev[q] + 1], err);
-        if (rc) return rc;
-        used += n;
-        lev[q]++;
-    }
-    /* the attribution with the same weights as the panel estimates above */
-    float wt[NVEC];
-    memset(wt, 0, sizeof wt);
-    for (int q = 0; q < TOL_PANELS; q++) {
-        const int l = lev[q];
-        for (int i = 0; i < NSLOT; i++) {
-            int j = l - TOL_ORDER + i; /* level of slot i (slot 0: that level and older) */
-            wt[slot[q][i]] = j >= 1 ? (float)panel_weight(l, j) : 0; /* j < 1: an empty slot */
+        if (fabs(total) <= goal || at < 0 || n >= cap) break; /* cap: rel_delta tells by how much */
+        /* bisect the interval with the largest error */
+        if (n == w->tol_rows) {
+            int want = 2 * n < cap ? 2 * n : cap;
+            float *nt = realloc(w->tol, (size_t)want * d * sizeof(float));
+            if (!nt)
+                return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG (%d gradients of %zu values)",
+                                   gad_model_name(a->m), want, d);
+            w->tol = nt;
+            w->tol_rows = want;
         }
-        wt[TOL_PANELS * NSLOT + q] += (float)(0.5 * panel_weight(l, 0));
-        wt[TOL_PANELS * NSLOT + q + 1] += (float)(0.5 * panel_weight(l, 0));
+        double mid = 0.5 * ((at ? q[at - 1].alpha : 0) + q[at].alpha);
+        if ((rc = tol_eval(a, w, t, x, b, p, &mid, 1, n, F, h, err))) return rc;
+        memmove(q + at + 1, q + at, (size_t)(n - at) * sizeof *q);
+        q[at] = (tol_point){mid, F[0], h[0], n};
+        n++;
     }
-#undef SLOTVEC
+    /* the weights of that rule: a point weighs half the span of its two
+     * intervals, the first point also the whole of [0, alpha_0] */
+    if (!w->tol_w || w->tol_wcap < cap) {
+        float *nw = realloc(w->tol_w, (size_t)cap * sizeof *nw);
+        if (!nw) return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG", gad_model_name(a->m));
+        w->tol_w = nw;
+        w->tol_wcap = cap;
+    }
+    for (int i = 0; i < n; i++) {
+        double lo = i ? q[i - 1].alpha : 0, hi = i + 1 < n ? q[i + 1].alpha : q[i].alpha;
+        double wt = 0.5 * (hi - lo) + (i ? 0 : 0.5 * q[0].alpha);
+        w->tol_w[q[i].row] = (float)wt;
+    }
     memset(w->acc, 0, d * sizeof(float));
-    KERNEL_TIMED(w, gad_simd_accumulate(w->acc, w->tol, wt, NVEC, d));
+    KERNEL_TIMED(w, gad_simd_accumulate(w->acc, w->tol, w->tol_w, n, d));
     gad_simd_ig_finish(out, x, b, w->acc, 1.0f, d);
-    *steps = used;
+    *steps = n;
     return 0;
 }
 
@@ -618,7 +592,7 @@ static int attribute_one(gad_attributor *a, worker *w, const gad_target *t, cons
         if ((rc = probe_fwd(a, w, b, w->logits, err))) return rc;
         r->baseline_score = target_score(t, w->logits, p);
         if (cfg->tolerance > 0) {
-            if ((rc = ig_tol_one(a, w, t, x, b, p, out, &r->steps, err))) return rc;
+            if ((rc = ig_tol_one(a, w, t, x, b, p, r->baseline_score, out, &r->steps, err))) return rc;
         } else if (cfg->noise == GAD_NOISE_NONE) {
             if ((rc = ig_one(a, w, t, x, b, p, out, err))) return rc;
         } else {

@@ -42,7 +42,7 @@ static void write_result_line(FILE *f, const gad_cli_method *o, const char *path
     if (o->cfg.method == GAD_METHOD_IG)
         fprintf(f, ", \"baseline_logit\": %.9g, \"delta\": %.9g, \"rel_delta\": %.9g, \"quadrature\": \"%s\"",
                 (double)r->baseline_score, (double)r->delta, (double)r->rel_delta,
-                o->cfg.tolerance > 0 ? "adaptive-romberg" : gad_quadrature_name(o->cfg.quadrature));
+                o->cfg.tolerance > 0 ? "adaptive-bisection" : gad_quadrature_name(o->cfg.quadrature));
     if (o->cfg.method == GAD_METHOD_IG && o->cfg.tolerance > 0)
         fprintf(f, ", \"tolerance\": %.9g", (double)o->cfg.tolerance);
     /* no wall-clock times here: a record must be the same whichever run,

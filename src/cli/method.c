@@ -120,7 +120,7 @@ int gad_cli_method_parse(const gad_args *a, const gad_model *m, gad_cli_method *
         return gad_err_set(err, GAD_EINVAL, "gad %s: --quadrature trapezoid needs --steps >= 2", a->command);
     if ((rc = gad_args_double(a, "tolerance", 0, 0, 1e6, &dv, err))) return rc;
     c->tolerance = (float)dv;
-    if ((rc = gad_args_int(a, "max-steps", 512, 5, 1 << 20, &v, err))) return rc;
+    if ((rc = gad_args_int(a, "max-steps", 512, 2, 1 << 20, &v, err))) return rc;
     c->max_steps = (int)v;
     if (gad_args_get(a, "tolerance")) {
         /* the adaptive rule chooses the points: a fixed rule's flags would be ignored */

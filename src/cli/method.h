@@ -9,8 +9,8 @@
 #define GAD_METHOD_FLAGS                                                                          \
     {"method", 1, "M: ig|saliency|gradient|ixg|guided (ig)", 0},                                  \
         {"steps", 1, "N: IG points (50)", 0},                                                     \
-        {"tolerance", 1, "T: IG picks its points per image until |delta| <= T/3 |F(x)-F(x')| (adaptive Romberg; off)", 0}, \
-        {"max-steps", 1, "N: cap on those points per image, at least 5 (512)", 0},                \
+        {"tolerance", 1, "T: IG picks its points per image until |delta| <= T/10 |F(x)-F(x')| (adaptive bisection; off)", 0}, \
+        {"max-steps", 1, "N: cap on those points per image, at least 2 (512)", 0},                \
         {"quadrature", 1, "Q: gausslegendre|left|right|middle|trapezoid (gausslegendre)", 0},     \
         {"baseline", 1, "B: black|white|blur|noise|VALUE|FILE (black = 0 pixels)", 0},            \
         {"blur-sigma", 1, "S: Gaussian sigma in pixels for --baseline blur (min(H,W)/10)", 0},    \
