@@ -515,8 +515,11 @@ def targets(c):
     for x in (tol or {}).get("models", []):
         ok = x["steps_ratio"] >= 2 and x["tolerance"]["median_rel_delta"] <= x["fixed50"]["median_rel_delta"]
         out.append(("--tolerance 0.01 (%s): >= 2x fewer steps than fixed 50, median completeness delta no worse"
-                    % x["model"], "%.1fx fewer, median %.2g vs %.2g" % (x["steps_ratio"],
-                    x["tolerance"]["median_rel_delta"], x["fixed50"]["median_rel_delta"]), ok))
+                    % x["model"], "%.1fx fewer, median %.2g vs %.2g%s" % (x["steps_ratio"],
+                    x["tolerance"]["median_rel_delta"], x["fixed50"]["median_rel_delta"],
+                    " (the attribution itself: %.2g rel. L2 from GL-256's, fixed 50: %.2g)"
+                    % (x["tolerance"]["median_rel_l2_vs_ref"], x["fixed50"]["median_rel_l2_vs_ref"])
+                    if "median_rel_l2_vs_ref" in x["tolerance"] else ""), ok))
     sm = c.get("simd")
     if sm:
         worst = min(sm["kernels"], key=lambda k: k["ratio"])
@@ -675,17 +678,13 @@ def convrate_section(c, w):
                                       if v in impls) + ".\n")
     g = winograd_gain(c, 1)
     if g:
-        w("- Winograd for gad's f32 IG (one point at a time per thread: mb 1, 1 thread): resnet18's stride-1 3x3 "
+        w("- Winograd for f32 IG (one point at a time per thread: mb 1, 1 thread): resnet18's stride-1 3x3 "
           "convolutions (%.0f %% of its FLOPs) take %.1f ms per IG step (forward + backward-data) at these direct "
-          "rates, %.1f ms with Winograd where it measured faster (%s): %.1f ms less."
+          "rates, %.1f ms with Winograd where it measured faster (%s): %.1f ms less. gad uses Winograd for 3x3 "
+          "stride-1 convolutions with outputs of 28 x 28 or more and channels in multiples of 16 (the 56 x 56 and "
+          "28 x 28 stages here; src/net/dnnl.c, wants_winograd), so the IG figures above include that gain."
           % (100 * g["share"], 1e3 * g["direct_s"], 1e3 * g["winograd_s"], ", ".join(g["wins"]) or "nowhere",
              1e3 * (g["direct_s"] - g["winograd_s"])))
-        one = c.get("ig50_resnet18_1thread")
-        if one:
-            step = 1.0 / (one["gad"]["images_per_s"] * one["steps"])
-            saved = g["direct_s"] - g["winograd_s"]
-            w("- gad f32 IG on 1 thread took %.1f ms a step in this run; %.1f ms less, the rest unchanged, would be "
-              "%.2fx its images/s." % (1e3 * step, 1e3 * saved, step / max(step - saved, 1e-12)))
     w("")
     if not c.get("bf16") or "unsupported" in c["bf16"]:
         ceiling_lines(c, w)
@@ -722,7 +721,10 @@ def report(r):
     w("- FLOP model: an IG step costs %d x the forward FLOPs (`gad info --json`, a multiply-add = 2 FLOPs): the "
       "forward plus the backward to the input only (backward-data convolutions and inner products repeat the "
       "forward's multiply-adds; no weight gradients). GFLOP/s = %d x FLOPs x steps x images/s; the two extra "
-      "forwards per image (F(x), F(x')) are not counted. Share = that over the sgemm GFLOP/s on all cores."
+      "forwards per image (F(x), F(x')) are not counted. Share = that over the sgemm GFLOP/s on all cores. "
+      "Both engines are charged the same count, so gad's figure is an effective rate: its Winograd convolutions "
+      "and its first layer run once an image (not once a point) do fewer multiply-adds than counted, and its "
+      "share of sgemm can pass what direct kernels reach."
       % (STEP_FLOPS, STEP_FLOPS))
     w("- Peak resident memory: `/usr/bin/time -f %M` of the whole process, both engines.\n")
     s = c["sgemm"]
