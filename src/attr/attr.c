@@ -376,24 +376,32 @@ static int probe_fwd(const gad_attributor *a, worker *w, const float *in, float 
         (w)->t_ker += omp_get_wtime() - t_;  \
     } while (0)
 
-/* IG through a split model. The head h is affine, so at every point
- * h(b + a (x - b)) = h(b) + a (h(x) - h(b)): two head passes an image give
- * every point's body input. Its input gradient at a point is J^T g (J the
- * head's linear part, g the body's input gradient), so the weighted sum over
- * the points is J^T (sum_i w_i g_i): one head backward an image. */
-static int ig_one_split(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
-                        float *out, gad_err *err) {
-    const size_t d = (size_t)a->d, dz = (size_t)a->dz;
-    int rc = fwd_timed(w, w->hplan, x, w->zx, err);
-    if (!rc) rc = fwd_timed(w, w->hplan, b, w->zb, err);
-    if (rc) return rc;
-    memset(w->zacc, 0, dz * sizeof(float));
+/* IG of one (possibly noisy) input: out = (x - b) * sum_i w_i grad(b + a_i (x - b)).
+ *
+ * Through a split model the points run through the body only. The head h is
+ * affine, so at every point h(b + a (x - b)) = h(b) + a (h(x) - h(b)): two
+ * head passes an image give every point's body input. Its input gradient at
+ * a point is J^T g (J the head's linear part, g the body's input gradient),
+ * so the weighted sum over the points is J^T (sum_i w_i g_i): one head
+ * backward an image. */
+static int ig_one(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
+                  float *out, gad_err *err) {
+    const float *lo = b, *hi = x; /* the path's ends, in the plan's input space */
+    float *acc = w->acc;
+    size_t n = (size_t)a->d;
+    int rc;
+    if (a->head) {
+        if ((rc = fwd_timed(w, w->hplan, x, w->zx, err)) || (rc = fwd_timed(w, w->hplan, b, w->zb, err)))
+            return rc;
+        lo = w->zb, hi = w->zx, acc = w->zacc, n = (size_t)a->dz;
+    }
+    memset(acc, 0, n * sizeof(float));
     for (int s = 0; s < a->cfg.steps; s += a->batch) {
         int nb = a->cfg.steps - s < a->batch ? a->cfg.steps - s : a->batch;
         for (int j = 0; j < nb; j++) {
             float al = (float)a->alphas[s + j];
-            float *pt = w->xb + (size_t)j * dz;
-            for (size_t i = 0; i < dz; i++) pt[i] = w->zb[i] + al * (w->zx[i] - w->zb[i]);
+            float *pt = w->xb + (size_t)j * n;
+            for (size_t i = 0; i < n; i++) pt[i] = lo[i] + al * (hi[i] - lo[i]);
             w->w[j] = (float)a->weights[s + j];
         }
         rc = fwd_timed(w, w->plan, w->xb, w->logits, err);
@@ -402,37 +410,11 @@ static int ig_one_split(gad_attributor *a, worker *w, const gad_target *t, const
             rc = bwd_timed(w, w->plan, w->dlogits, w->grad, err);
         }
         if (rc) return rc;
-        KERNEL_TIMED(w, gad_simd_accumulate(w->zacc, w->grad, w->w, nb, dz));
+        KERNEL_TIMED(w, gad_simd_accumulate(acc, w->grad, w->w, nb, n));
     }
     /* the head's backward needs a forward first; its own (of b) is there */
-    if ((rc = bwd_timed(w, w->hplan, w->zacc, w->acc, err))) return rc;
-    gad_simd_ig_finish(out, x, b, w->acc, 1.0f, d);
-    return 0;
-}
-
-/* IG of one (possibly noisy) input: out = (x - b) * sum_i w_i grad(b + a_i (x - b)). */
-static int ig_one(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
-                  float *out, gad_err *err) {
-    if (a->head) return ig_one_split(a, w, t, x, b, p, out, err);
-    const size_t d = (size_t)a->d;
-    memset(w->acc, 0, d * sizeof(float));
-    for (int s = 0; s < a->cfg.steps; s += a->batch) {
-        int nb = a->cfg.steps - s < a->batch ? a->cfg.steps - s : a->batch;
-        for (int j = 0; j < nb; j++) {
-            float al = (float)a->alphas[s + j];
-            float *pt = w->xb + (size_t)j * d;
-            for (size_t i = 0; i < d; i++) pt[i] = b[i] + al * (x[i] - b[i]);
-            w->w[j] = (float)a->weights[s + j];
-        }
-        int rc = fwd_timed(w, w->plan, w->xb, w->logits, err);
-        if (!rc) {
-            set_dlogits(a, w, t, nb, p);
-            rc = bwd_timed(w, w->plan, w->dlogits, w->grad, err);
-        }
-        if (rc) return rc;
-        KERNEL_TIMED(w, gad_simd_accumulate(w->acc, w->grad, w->w, nb, d));
-    }
-    gad_simd_ig_finish(out, x, b, w->acc, 1.0f, d);
+    if (a->head && (rc = bwd_timed(w, w->hplan, w->zacc, w->acc, err))) return rc;
+    gad_simd_ig_finish(out, x, b, w->acc, 1.0f, (size_t)a->d);
     return 0;
 }
 
