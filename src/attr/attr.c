@@ -46,7 +46,7 @@ typedef struct worker {
     float *acc, *acc_sq, *noisy, *tmp; /* D each */
     float *w;        /* batch: quadrature weights of a chunk */
     float *tol;      /* adaptive IG: a row of D for each gradient kept (see ig_tol_one) */
-    int tol_rows, tol_wcap;
+    int tol_rows;
     struct tol_point *tol_pt;
     float *tol_w;
     double t_fwd, t_bwd, t_ker; /* seconds in passes and kernels (--profile) */
@@ -464,27 +464,37 @@ static double tol_err(const tol_point *q, int i, double f0) {
     return (q[i].alpha - q[i - 1].alpha) * 0.5 * (q[i - 1].h + q[i].h) - (q[i].f - q[i - 1].f);
 }
 
+/* Rows of w->tol for `rows` gradients: grown by doubling (from 32) up to
+ * max_steps, and kept for the worker's next images. */
+static int tol_reserve(const gad_attributor *a, worker *w, int rows, gad_err *err) {
+    if (rows <= w->tol_rows) return 0;
+    int want = w->tol_rows ? 2 * w->tol_rows : 32;
+    if (want < rows) want = rows;
+    if (want > a->cfg.max_steps) want = a->cfg.max_steps;
+    float *nt = realloc(w->tol, (size_t)want * a->d * sizeof(float));
+    if (!nt)
+        return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG (%d gradients of %d values)",
+                           gad_model_name(a->m), want, a->d);
+    w->tol = nt;
+    w->tol_rows = want;
+    return 0;
+}
+
 static int ig_tol_one(gad_attributor *a, worker *w, const gad_target *t, const float *x, const float *b, int p,
                       double f0, float *out, int *steps, gad_err *err) {
     const size_t d = (size_t)a->d;
     const int cap = a->cfg.max_steps;
-    if (w->tol_rows < cap) {
-        /* rows for every gradient the rule may keep: grown as needed */
-        int want = w->tol_rows ? 2 * w->tol_rows : 32;
-        if (want > cap) want = cap;
-        float *nt = realloc(w->tol, (size_t)want * d * sizeof(float));
-        tol_point *np = realloc(w->tol_pt, (size_t)cap * sizeof *np);
-        if (nt) w->tol = nt;
-        if (np) w->tol_pt = np;
-        if (!nt || !np)
-            return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG (%d gradients of %zu values)",
-                               gad_model_name(a->m), want, d);
-        w->tol_rows = want;
+    if (!w->tol_pt) {
+        w->tol_pt = malloc((size_t)cap * sizeof *w->tol_pt);
+        w->tol_w = malloc((size_t)cap * sizeof *w->tol_w);
+        if (!w->tol_pt || !w->tol_w)
+            return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG", gad_model_name(a->m));
     }
     tol_point *q = w->tol_pt;
     /* start: alpha = 1/2 and 1 */
     double al[2] = {0.5, 1.0}, F[2], h[2];
-    int rc = tol_eval(a, w, t, x, b, p, al, 2, 0, F, h, err);
+    int rc = tol_reserve(a, w, 2, err);
+    if (!rc) rc = tol_eval(a, w, t, x, b, p, al, 2, 0, F, h, err);
     if (rc) return rc;
     int n = 2;
     for (int i = 0; i < 2; i++) q[i] = (tol_point){al[i], F[i], h[i], i};
@@ -502,29 +512,15 @@ static int ig_tol_one(gad_attributor *a, worker *w, const gad_target *t, const f
         }
         if (fabs(total) <= goal || at < 0 || n >= cap) break; /* cap: rel_delta tells by how much */
         /* bisect the interval with the largest error */
-        if (n == w->tol_rows) {
-            int want = 2 * n < cap ? 2 * n : cap;
-            float *nt = realloc(w->tol, (size_t)want * d * sizeof(float));
-            if (!nt)
-                return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG (%d gradients of %zu values)",
-                                   gad_model_name(a->m), want, d);
-            w->tol = nt;
-            w->tol_rows = want;
-        }
         double mid = 0.5 * ((at ? q[at - 1].alpha : 0) + q[at].alpha);
-        if ((rc = tol_eval(a, w, t, x, b, p, &mid, 1, n, F, h, err))) return rc;
+        if ((rc = tol_reserve(a, w, n + 1, err)) || (rc = tol_eval(a, w, t, x, b, p, &mid, 1, n, F, h, err)))
+            return rc;
         memmove(q + at + 1, q + at, (size_t)(n - at) * sizeof *q);
         q[at] = (tol_point){mid, F[0], h[0], n};
         n++;
     }
     /* the weights of that rule: a point weighs half the span of its two
      * intervals, the first point also the whole of [0, alpha_0] */
-    if (!w->tol_w || w->tol_wcap < cap) {
-        float *nw = realloc(w->tol_w, (size_t)cap * sizeof *nw);
-        if (!nw) return gad_err_set(err, GAD_ENOMEM, "%s: out of memory for adaptive IG", gad_model_name(a->m));
-        w->tol_w = nw;
-        w->tol_wcap = cap;
-    }
     for (int i = 0; i < n; i++) {
         double lo = i ? q[i - 1].alpha : 0, hi = i + 1 < n ? q[i + 1].alpha : q[i].alpha;
         double wt = 0.5 * (hi - lo) + (i ? 0 : 0.5 * q[0].alpha);

@@ -94,12 +94,11 @@ static char *settings_text(const gad_args *a) {
 /* The first line where the two texts differ, for the message. */
 static void first_difference(const char *was, const char *now, char *out, size_t n) {
     while (*was || *now) {
-        size_t lw = strcspn(was, "\n"), ln = strcspn(now, "\n");
-        if (lw != ln || memcmp(was, now, lw)) {
-            snprintf(out, n, "'%.*s' there, '%.*s' now", (int)(lw > 200 ? 200 : lw), lw ? was : "(none)",
-                     (int)(ln > 200 ? 200 : ln), ln ? now : "(none)");
-            if (!lw) snprintf(out, n, "'(none)' there, '%.*s' now", (int)(ln > 200 ? 200 : ln), now);
-            if (!ln) snprintf(out, n, "'%.*s' there, '(none)' now", (int)(lw > 200 ? 200 : lw), was);
+        int lw = (int)strcspn(was, "\n"), ln = (int)strcspn(now, "\n");
+        if (lw != ln || memcmp(was, now, (size_t)lw)) {
+            /* a missing line reads "(none)"; long ones are cut at 200 */
+            snprintf(out, n, "'%.*s' there, '%.*s' now", lw ? (lw > 200 ? 200 : lw) : 6, lw ? was : "(none)",
+                     ln ? (ln > 200 ? 200 : ln) : 6, ln ? now : "(none)");
             return;
         }
         was += lw + (was[lw] != 0);
@@ -185,6 +184,9 @@ int gad_batch_check_flags(const gad_args *a, const char *command, gad_err *err) 
     return parse_flags(a, command, &i, &n, &pm, err);
 }
 
+static void write_begin(gad_batch *b);
+static int write_sync(gad_batch *b, gad_err *err);
+
 int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, const gad_cli_paths *paths,
                    const char *const *suffixes, int n_suffixes, const char *record_suffix, gad_batch *b,
                    gad_err *err) {
@@ -237,6 +239,7 @@ int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, 
     g_rank = gad_mpi_rank();
     g_ranks = gad_mpi_size();
     g_active = 1;
+    write_begin(b);
     return 0;
 }
 
@@ -250,7 +253,29 @@ void gad_batch_close(gad_batch *b) {
     b->settings = NULL;
 }
 
+int gad_batch_chunk(gad_batch *b, int threads) {
+    b->threads = threads > 0 ? threads : omp_get_max_threads();
+    /* 2 images a thread keep every worker busy; an image's result does not
+     * depend on its chunk (the engine's parallel and sequential paths give
+     * the same bits), so chunking, sharding and ranks are free */
+    int chunk = 2 * b->threads < b->n_queue ? 2 * b->threads : b->n_queue;
+    return chunk < 1 ? 1 : chunk;
+}
+
 int gad_batch_next(gad_batch *b, int max, int *idx) {
+    if (b->writing &&
+        (b->pending >= GAD_BATCH_SYNC_IMAGES || omp_get_wtime() - b->t_write0 >= GAD_BATCH_SYNC_SECONDS)) {
+        gad_err err = {0};
+        double t = gad_batch_tic();
+        int rc = write_sync(b, &err);
+        gad_batch_toc(b, GAD_PH_WRITE, t);
+        if (rc) {
+            gad_cli_fail(&err);
+            gad_batch_stopped(b);
+            return -1;
+        }
+        write_begin(b);
+    }
     long s;
     if (gad_mpi_active()) {
         s = gad_mpi_counter_take(max);
@@ -319,17 +344,17 @@ int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, 
     return 0;
 }
 
-void gad_batch_write_begin(gad_batch *b) {
-    if (b->writing) return;
+/* The write phase (batch.h): from gad_batch_open to gad_batch_finish every
+ * commit on this thread is deferred; write_sync makes the pending files
+ * durable and renames them, then counts their images. */
+static void write_begin(gad_batch *b) {
     b->writing = 1;
     b->pending = 0;
     b->t_write0 = omp_get_wtime();
     gad_atomic_defer_begin(&g_done);
 }
 
-int gad_batch_write_end(gad_batch *b, int min_images, gad_err *err) {
-    if (!b->writing || (b->pending < min_images && omp_get_wtime() - b->t_write0 < GAD_BATCH_SYNC_SECONDS))
-        return 0;
+static int write_sync(gad_batch *b, gad_err *err) {
     int rc = gad_atomic_defer_end(err);
     /* on failure, images whose records were renamed before it are complete
      * on disk but not counted: --resume skips them anyway */
@@ -444,7 +469,7 @@ int gad_batch_finish(gad_batch *b, int status) {
     gad_err err = {0};
     if (b->progress == GAD_PROGRESS_BAR) fputc('\n', stderr);
     double t = gad_batch_tic();
-    if (gad_batch_write_end(b, 0, &err)) {
+    if (b->writing && write_sync(b, &err)) {
         gad_cli_fail(&err);
         gad_batch_stopped(b);
         status = 1;

@@ -53,9 +53,9 @@ typedef struct gad_batch {
     int n_skipped;/* complete already (--resume) */
     int next;     /* next queue slot (single process) */
     int done, failed; /* this process */
-    int writing;      /* between gad_batch_write_begin and _end */
+    int writing;      /* commits are deferred (see gad_batch_next) */
     int pending;      /* records written since begin, not yet durable */
-    double t_write0;  /* when the write phase began */
+    double t_write0;  /* when the pending commits began */
     char *settings;   /* this run's DIR/.gad-settings text (batch.c) */
     int settings_written;
     gad_progress_mode progress;
@@ -82,8 +82,24 @@ int gad_batch_open(const gad_args *a, const char *command, const char *out_dir, 
 void gad_batch_close(gad_batch *b);
 
 /* Up to `max` next image indices (into paths) for this process; 0 when the
- * work is exhausted. Under MPI the images are handed out dynamically. */
+ * work is exhausted, -1 (already reported, with the stopped line) when the
+ * outputs written so far could not be made durable. Under MPI the images
+ * are handed out dynamically.
+ *
+ * Writes: from gad_batch_open to gad_batch_finish, every output and record
+ * this thread commits is only closed (see gad_atomic_defer_begin). Once
+ * GAD_BATCH_SYNC_IMAGES records are pending or GAD_BATCH_SYNC_SECONDS have
+ * passed, the next call makes them all durable at once, renames them and
+ * only then counts those images as done, so that the interrupt message never
+ * counts an image whose files a signal would remove; the time bound caps the
+ * work an interrupt throws away on big models. gad_batch_finish syncs the
+ * rest; gad_batch_close abandons them. */
+#define GAD_BATCH_SYNC_IMAGES 32
+#define GAD_BATCH_SYNC_SECONDS 1.0
 int gad_batch_next(gad_batch *b, int max, int *idx);
+/* Images a chunk (2 a thread, at most the queue, at least 1) for `threads`
+ * worker threads (0: all OpenMP threads); sets b->threads for --profile. */
+int gad_batch_chunk(gad_batch *b, int threads);
 
 /* Write the record DIR/S.result.json holding `line` (a JSON object and a
  * newline) atomically; the image then counts as done. */
@@ -92,18 +108,6 @@ int gad_batch_record(gad_batch *b, int idx, const char *line, gad_err *err);
 int gad_batch_record_bytes(gad_batch *b, int idx, const void *data, size_t len, gad_err *err);
 /* Record of path k in dir (for commands that read records back). */
 void gad_batch_record_path(const gad_batch *b, int k, char *out, size_t n);
-/* Chunk writes: after begin (a no-op when already begun), every output and
- * record is only closed (see gad_atomic_defer_begin); end, once at least
- * min_images records are pending or GAD_BATCH_SYNC_SECONDS have passed
- * since begin, makes them all durable at once, renames them and only then
- * counts those images as done, so that the interrupt message never counts
- * an image whose files a signal would remove. The time bound caps the work
- * an interrupt throws away on big models. gad_batch_finish ends a write
- * phase still open; gad_batch_close abandons it. */
-#define GAD_BATCH_SYNC_IMAGES 32
-#define GAD_BATCH_SYNC_SECONDS 1.0
-void gad_batch_write_begin(gad_batch *b);
-int gad_batch_write_end(gad_batch *b, int min_images, gad_err *err);
 /* An image that failed (already reported). */
 void gad_batch_failed(gad_batch *b);
 

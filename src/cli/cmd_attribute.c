@@ -8,8 +8,8 @@
  * library, and written as each chunk completes; every file is written under
  * a temporary name and renamed, so an interrupted run leaves only complete
  * files. The files of every GAD_BATCH_SYNC_IMAGES images are made durable
- * by one sync and then renamed (gad_batch_write_begin): an fsync a file had
- * cost the demo model 4.3 of its 6.0 s on 256 images. */
+ * by one sync and then renamed (gad_batch_next): an fsync a file had cost the
+ * demo model 4.3 of its 6.0 s on 256 images. */
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -115,13 +115,7 @@ int gad_cmd_attribute(int argc, char **argv) {
         goto done;
     }
 
-    int threads = o.cfg.threads ? o.cfg.threads : omp_get_max_threads();
-    b.threads = threads;
-    /* Chunks of 2 images a thread keep every worker busy; an image's result
-     * does not depend on its chunk (the engine's parallel and sequential
-     * paths give the same bits), so chunking, sharding and ranks are free. */
-    int chunk = 2 * threads < b.n_queue ? 2 * threads : b.n_queue;
-    if (chunk < 1) chunk = 1;
+    int chunk = gad_batch_chunk(&b, o.cfg.threads);
     x = malloc(chunk * d * sizeof *x);
     base = malloc(chunk * d * sizeof *base);
     attr = malloc(chunk * d * sizeof *attr);
@@ -164,7 +158,6 @@ int gad_cmd_attribute(int argc, char **argv) {
             b.flops += model_flops * passes_per_image(&o.cfg, res[i].steps);
         }
         t = gad_batch_tic();
-        gad_batch_write_begin(&b);
         for (int i = 0; i < m; i++) {
             gad_err werr = {0};
             gad_line line;
@@ -185,13 +178,11 @@ int gad_cmd_attribute(int argc, char **argv) {
                 gad_batch_failed(&b);
             }
         }
-        if (gad_batch_write_end(&b, GAD_BATCH_SYNC_IMAGES, &err)) {
-            gad_cli_fail(&err);
-            gad_batch_stopped(&b);
-            status = 1;
-            goto done;
-        }
         gad_batch_toc(&b, GAD_PH_WRITE, t);
+    }
+    if (n < 0) {
+        status = 1;
+        goto done;
     }
     status = gad_batch_finish(&b, status);
 done:

@@ -700,7 +700,6 @@ int gad_cmd_eval(int argc, char **argv) {
         }
         /* the group's records, each image's methods together */
         t = gad_batch_tic();
-        gad_batch_write_begin(&b);
         for (int j = 0; j < ng; j++) {
             if (failed[j]) continue;
             gad_line rec;
@@ -733,13 +732,11 @@ int gad_cmd_eval(int argc, char **argv) {
             free(glines[s]);
             glines[s] = NULL;
         }
-        if (gad_batch_write_end(&b, GAD_BATCH_SYNC_IMAGES, &err)) {
-            gad_cli_fail(&err);
-            gad_batch_stopped(&b);
-            status = 1;
-            goto done;
-        }
         gad_batch_toc(&b, GAD_PH_WRITE, t);
+    }
+    if (ng < 0) {
+        status = 1;
+        goto done;
     }
     status = gad_batch_finish(&b, status);
     if (gad_mpi_rank() != 0) goto done; /* rank 0 reports */

@@ -142,10 +142,7 @@ int gad_cmd_explain(int argc, char **argv) {
         goto done;
     }
     const size_t d = (size_t)cm.pp.channels * cm.pp.height * cm.pp.width, hw = (size_t)cm.pp.height * cm.pp.width;
-    int threads = o.cfg.threads ? o.cfg.threads : omp_get_max_threads();
-    b.threads = threads;
-    int chunk = 2 * threads < b.n_queue ? 2 * threads : b.n_queue;
-    if (chunk < 1) chunk = 1;
+    int chunk = gad_batch_chunk(&b, o.cfg.threads);
     x = malloc(chunk * d * sizeof *x);
     base = malloc(chunk * d * sizeof *base);
     lattr = malloc((size_t)chunk * L * d * sizeof *lattr);
@@ -205,7 +202,6 @@ int gad_cmd_explain(int argc, char **argv) {
             }
         }
         t = gad_batch_tic();
-        gad_batch_write_begin(&b);
         for (int i = 0; i < m; i++) {
             const char *p = paths.v[idx[i]];
             char stem[512], path[4096];
@@ -253,16 +249,13 @@ int gad_cmd_explain(int argc, char **argv) {
                 gad_batch_failed(&b);
             }
         }
-        if (gad_batch_write_end(&b, GAD_BATCH_SYNC_IMAGES, &err)) {
-            gad_cli_fail(&err);
-            gad_batch_stopped(&b);
-            free(bfile);
-            status = 1;
-            goto done;
-        }
         gad_batch_toc(&b, GAD_PH_WRITE, t);
     }
     free(bfile);
+    if (n < 0) {
+        status = 1;
+        goto done;
+    }
     status = gad_batch_finish(&b, status);
 done:
     gad_batch_close(&b);
